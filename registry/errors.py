@@ -1,0 +1,75 @@
+"""Every exception the library raises: one root, and the built-in a user would catch as second base.
+
+``except ln.errors.DoesNotExist`` and ``except LookupError`` both work, so callers that know
+nothing about this library still catch what they expect (LaminDB users were bitten by two
+parallel ``DoesNotExist`` hierarchies; here there is exactly one).
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Iterable
+
+
+class RegistryError(Exception):
+    """Root of every error raised by registry."""
+
+
+class FieldError(RegistryError, AttributeError):
+    """Unknown field or lookup on a registry."""
+
+
+class ValidationError(RegistryError, ValueError):
+    """A value has the wrong type or violates a rule of its field."""
+
+
+class IntegrityError(RegistryError, ValueError):
+    """A write would break a unique constraint; nothing was written."""
+
+
+class DoesNotExist(RegistryError, LookupError):
+    """No record matched."""
+
+
+class MultipleResultsFound(RegistryError, LookupError):
+    """More than one record matched where exactly one was expected."""
+
+
+class InvalidArgument(RegistryError, TypeError):
+    """An argument of the wrong kind (e.g. a string passed to ``filter`` instead of a ``Q``)."""
+
+
+class ReadOnlyError(RegistryError, PermissionError):
+    """A write was attempted through a read-only handle (``Record.using(...)``)."""
+
+
+class InstanceError(RegistryError, OSError):
+    """An instance directory is missing, unreadable or not an instance."""
+
+
+def did_you_mean(word: str, choices: Iterable[str], n: int = 3) -> str:
+    """Return ``"; did you mean 'x'?"`` for the closest choices, or ``""`` if none is close.
+
+    >>> did_you_mean("nme", ["name", "uid"])
+    "; did you mean 'name'?"
+    """
+    matches = difflib.get_close_matches(word, list(choices), n=n, cutoff=0.6)
+    if not matches:
+        return ""
+    if len(matches) == 1:
+        return f"; did you mean '{matches[0]}'?"
+    return "; did you mean one of " + ", ".join(f"'{m}'" for m in matches) + "?"
+
+
+__all__ = [
+    "RegistryError",
+    "FieldError",
+    "ValidationError",
+    "IntegrityError",
+    "DoesNotExist",
+    "MultipleResultsFound",
+    "InvalidArgument",
+    "ReadOnlyError",
+    "InstanceError",
+    "did_you_mean",
+]
