@@ -1,0 +1,61 @@
+"""registry: LaminDB's registry API on a columnar engine (Arrow + Delta Lake + DuckDB + polars).
+
+>>> import registry as ln
+>>> ln.init("./mydata")  # doctest: +SKIP
+>>> ln.save([ln.ULabel(name=f"label {i}") for i in range(3)])  # doctest: +SKIP
+>>> ln.ULabel.filter(name__startswith="label").df()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from . import errors
+from .core import Artifact, Run, Transform, ULabel, User
+from .logging import logger
+from .record import Record, save
+from .settings import settings
+
+
+def init(path, name: str | None = None):
+    """Create or open the instance in directory ``path`` and make it the default.
+
+    The current user (``$REGISTRY_USER`` or the OS login) is created on first open.
+    """
+    return settings.init(path, name=name)
+
+
+def __getattr__(name):
+    # Q and QuerySet live in the query package; import lazily so `import registry` stays light.
+    if name == "Q":
+        from .query import Q
+
+        return Q
+    if name == "QuerySet":
+        from .queryset import QuerySet
+
+        return QuerySet
+    if name == "bio":
+        import importlib
+
+        return importlib.import_module(".bio", __name__)
+    raise AttributeError(f"module 'registry' has no attribute '{name}'")
+
+
+from . import bio  # noqa: E402  (registers the bio registries so relations resolve)
+
+__all__ = [
+    "Artifact",
+    "Q",
+    "QuerySet",
+    "Record",
+    "Run",
+    "Transform",
+    "ULabel",
+    "User",
+    "errors",
+    "init",
+    "logger",
+    "save",
+    "settings",
+]

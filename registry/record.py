@@ -1,0 +1,786 @@
+"""The Record base: a registry's schema comes from its class, records save through one commit path.
+
+A Record subclass declares typed fields; the metaclass turns them into a ``RegistrySchema`` and
+an Arrow schema, and registers the class by name so relations can be declared as strings.
+Bulk paths work on columns: ``ln.save`` turns a list of records into one Arrow table and one
+commit; ``_from_arrow`` turns query results back into records without per-value validation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import TYPE_CHECKING, Any, Iterable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from storage import ConstraintViolation, Instance, TableSpec
+from storage.instance import ReadOnlyInstance
+
+from .errors import (
+    DoesNotExist,
+    FieldError,
+    IntegrityError,
+    InvalidArgument,
+    MultipleResultsFound,
+    ReadOnlyError,
+    ValidationError,
+    did_you_mean,
+)
+from .fields import JSON, DateTime, Field, ForeignKey, IdField, Integer, ManyToMany, String, field_name
+from .schema import FieldSpec, RegistrySchema, SchemaMap
+
+if TYPE_CHECKING:
+    from .queryset import QuerySet
+
+REGISTRIES: dict[str, type["Record"]] = {}
+_SCHEMA_CACHE: dict[str, Any] = {}
+
+
+class class_only:
+    """A classmethod that refuses to run on an instance, as LaminDB's ``strict_classmethod``.
+
+    ``ULabel.validate(...)`` works; ``ulabel.validate(...)`` raises a TypeError that says why.
+    """
+
+    def __init__(self, func):
+        self.func = func
+        self.__doc__ = func.__doc__
+        self.__name__ = func.__name__
+
+    def __get__(self, instance, owner):
+        if instance is not None:
+            name = self.func.__name__
+
+            def refuse(*args, **kwargs):
+                raise InvalidArgument(
+                    f"{owner.__name__}.{name}() is a class method and must be called on the {owner.__name__} class, "
+                    f"not on a {owner.__name__} object"
+                )
+
+            return refuse
+        return self.func.__get__(owner, type(owner))
+
+
+class RecordMeta(type):
+    """Collects fields into ``_fields`` (declaration order, base fields bound per subclass)."""
+
+    def __new__(mcs, name, bases, ns, **kwargs):
+        cls = super().__new__(mcs, name, bases, ns, **kwargs)
+        if ns.get("_abstract", False):
+            cls._fields = {}
+            return cls
+        fields: dict[str, Field | ManyToMany] = {}
+        head, tail = {}, {}
+        for base in reversed(cls.__mro__[1:]):
+            for key, value in vars(base).items():
+                if isinstance(value, (Field, ManyToMany)) and not key.startswith("__"):
+                    (head if key in ("id", "uid") else tail)[key] = value
+        for key, value in ns.items():
+            if isinstance(value, (Field, ManyToMany)):
+                tail.pop(key, None)
+                head.pop(key, None) if key not in ("id", "uid") else None
+                (head if key in ("id", "uid") else tail)[key] = value
+        # id, uid first; then the registry's own fields; then bookkeeping, then FKs, as LaminDB.
+        own = {k: v for k, v in tail.items() if k not in _BOOKKEEPING}
+        book = {k: v for k, v in tail.items() if k in _BOOKKEEPING}
+        if not cls.__dict__.get("_has_created_by", True):
+            book.pop("created_by", None)
+        for key, value in {**head, **own, **book}.items():
+            if value.model is not cls:
+                value = value.copy_for(cls, key)
+                setattr(cls, key, value)
+            fields[key] = value
+            if isinstance(value, ForeignKey):
+                setattr(cls, value.column, IdField(value))
+        if "created_by" in vars(cls) and "created_by" not in fields:
+            setattr(cls, "created_by", None)
+        cls._fields = fields
+        cls._table_specs = {}
+        REGISTRIES[name] = cls
+        _SCHEMA_CACHE.clear()
+        return cls
+
+
+    @property
+    def _schema(cls) -> RegistrySchema:
+        """The registry's schema (with reverse relations), as the translator and curation see it."""
+        return schema_map()[cls.__name__]
+
+
+_BOOKKEEPING = ("created_at", "updated_at", "created_by")
+
+
+class Record(metaclass=RecordMeta):
+    """Base of every registry. Subclasses declare fields as class attributes."""
+
+    _abstract = True
+    _name_field = "name"
+    _uid_length = 8
+    _has_created_by = True
+    _lookup_prefix = "ln"
+
+    id = Integer(null=True, unique=True)
+    uid = String(null=True, unique=True)
+    created_at = DateTime()
+    updated_at = DateTime()
+    created_by = ForeignKey("User", null=True)
+
+    # -- construction ----------------------------------------------------------------------
+    def __init__(self, *args, **kwargs):
+        if args:
+            raise InvalidArgument(
+                f"{type(self).__name__}() takes keyword arguments only, e.g. {type(self).__name__}({self._name_field}=...)"
+            )
+        cls = type(self)
+        fields = cls._fields
+        d = self.__dict__
+        d["_instance"] = None
+        for key, value in kwargs.items():
+            f = fields.get(key)
+            if f is None:
+                f = cls._id_columns().get(key)
+                if f is None:
+                    raise FieldError(
+                        f"unknown field '{key}' on {cls.__name__}"
+                        + (did_you_mean(key, cls._settable_names()) or f"; fields are: {', '.join(cls._settable_names())}")
+                    )
+                IdField(f).__set__(self, value)
+                continue
+            if isinstance(f, ManyToMany):
+                raise InvalidArgument(
+                    f"{cls.__name__}.{key} is many-to-many; save the record, then use record.{key}.add(...)"
+                )
+            if key in ("id", "created_at", "updated_at"):
+                raise InvalidArgument(f"{cls.__name__}.{key} is set automatically when the record is saved")
+            f.__set__(self, value)
+        for name in cls._required():
+            if d.get(name) is None:
+                raise ValidationError(f"{cls.__name__} requires '{name}', e.g. {cls.__name__}({name}=...)")
+
+    @classmethod
+    def _required(cls) -> tuple[str, ...]:
+        cached = cls.__dict__.get("_required_cache")
+        if cached is None:
+            cached = tuple(k for k, f in cls._fields.items() if isinstance(f, Field) and f.required)
+            cls._required_cache = cached
+        return cached
+
+    @classmethod
+    def _id_columns(cls) -> dict[str, ForeignKey]:
+        return {f.column: f for f in cls._fields.values() if isinstance(f, ForeignKey)}
+
+    @classmethod
+    def _settable_names(cls) -> list[str]:
+        names = [k for k, f in cls._fields.items() if k not in ("id", "created_at", "updated_at") and not isinstance(f, ManyToMany)]
+        return names + list(cls._id_columns())
+
+    # -- schema ----------------------------------------------------------------------------
+    @classmethod
+    def _schema_table(cls) -> str:
+        return cls.__dict__.get("_table") or cls.__name__.lower()
+
+    @classmethod
+    def _value_fields(cls) -> list[Field]:
+        return [f for f in cls._fields.values() if isinstance(f, Field)]
+
+    @classmethod
+    def _arrow_schema(cls) -> pa.Schema:
+        return pa.schema([(f.column, f.arrow_type) for f in cls._value_fields()])
+
+    @classmethod
+    def _table_spec(cls) -> TableSpec:
+        unique = tuple(f.column for f in cls._value_fields() if f.unique and f.name != "id")
+        return TableSpec(cls._schema_table(), cls._arrow_schema(), unique=unique, uid_length=cls._uid_length)
+
+    @classmethod
+    def _link_specs(cls) -> list[TableSpec]:
+        out = []
+        for f in cls._fields.values():
+            if isinstance(f, ManyToMany):
+                s, t = f.link_columns
+                schema = pa.schema([("id", pa.int64()), (s, pa.int64()), (t, pa.int64())])
+                out.append(TableSpec(f.link_table, schema))
+        return out
+
+    @classmethod
+    def _own_spec(cls) -> RegistrySchema:
+        fields = {f.name: f.spec() for f in cls._fields.values()}
+        return RegistrySchema(
+            name=cls.__name__, table=cls._schema_table(), fields=fields, name_field=cls._name_field, uid_length=cls._uid_length
+        )
+
+    # -- instances and snapshots -----------------------------------------------------------
+    @classmethod
+    def _resolve_instance(cls, instance: Instance | None = None) -> Instance:
+        if instance is None:
+            from .settings import settings
+
+            instance = settings.instance
+        cls._ensure_tables(instance)
+        return instance
+
+    @classmethod
+    def _ensure_tables(cls, instance: Instance) -> None:
+        key = id(instance)
+        if cls._table_specs.get(key) is instance:
+            return
+        # Register every registry on first use so joins and traversals can see all tables.
+        for model in list(REGISTRIES.values()):
+            if model.__dict__.get("_abstract"):
+                continue
+            if model._table_specs.get(key) is instance:
+                continue
+            instance.register(model._table_spec())
+            for spec in model._link_specs():
+                instance.register(spec)
+            model._table_specs[key] = instance
+
+    @classmethod
+    def _snapshot(cls, instance: Instance | None = None) -> pa.Table:
+        """Live rows of this registry, sorted by id (cached until the table changes)."""
+        inst = cls._resolve_instance(instance)
+        return inst.snapshot(cls._schema_table())
+
+    @classmethod
+    def _snapshot_pl(cls, instance: Instance | None = None):
+        inst = cls._resolve_instance(instance)
+        return inst.snapshot_pl(cls._schema_table())
+
+    @classmethod
+    def _table_version(cls, instance: Instance | None = None) -> int:
+        inst = cls._resolve_instance(instance)
+        cls._snapshot(inst)
+        return inst.table(cls._schema_table()).version
+
+    @classmethod
+    def _from_arrow(cls, table: pa.Table, instance: Instance | None = None) -> list["Record"]:
+        """Records from rows (no per-value validation: the rows come from the registry)."""
+        inst = cls._resolve_instance(instance)
+        json_cols = [f.column for f in cls._value_fields() if isinstance(f, JSON)]
+        rows = table.to_pylist()
+        new = cls.__new__
+        out = []
+        for row in rows:
+            obj = new(cls)
+            d = obj.__dict__
+            d.update(row)
+            d["_instance"] = inst
+            out.append(obj)
+        if json_cols:
+            for obj in out:
+                d = obj.__dict__
+                for c in json_cols:
+                    if d.get(c) is not None:
+                        d[c] = json.loads(d[c])
+        return out
+
+    @classmethod
+    def _get_by_id(cls, id_: int, instance: Instance | None = None) -> "Record":
+        snap = cls._snapshot(instance)
+        ids = snap.column("id")
+        if ids.num_chunks == 1:
+            arr = ids.chunk(0).to_numpy()
+            pos = int(np.searchsorted(arr, id_))
+            if pos < len(arr) and arr[pos] == id_:
+                return cls._from_arrow(snap.slice(pos, 1), instance)[0]
+        else:
+            hit = snap.filter(pc.equal(ids, id_))
+            if hit.num_rows:
+                return cls._from_arrow(hit, instance)[0]
+        raise DoesNotExist(f"{cls.__name__} with id={id_} does not exist")
+
+    # -- saving ----------------------------------------------------------------------------
+    def save(self) -> "Record":
+        """Insert or update this record in one commit; returns the record."""
+        save([self])
+        return self
+
+    def delete(self) -> None:
+        """Delete this record (and its many-to-many links)."""
+        if self.id is None:
+            from .logging import logger
+
+            logger.warning("record is not yet saved, delete has no effect")
+            return
+        inst = self._instance or type(self)._resolve_instance()
+        _check_writable(inst)
+        cls = type(self)
+        cls._ensure_tables(inst)
+        inst.delete_rows(cls._schema_table(), [self.id])
+        _delete_links(cls, inst, np.array([self.id]))
+        self.__dict__["id"] = None
+
+    def refresh_from_db(self) -> None:
+        """Reload every field from the latest committed snapshot."""
+        if self.id is None:
+            raise DoesNotExist(f"{type(self).__name__} record is not saved yet; nothing to refresh")
+        fresh = type(self)._get_by_id(self.id, self._instance)
+        self.__dict__.update({k: v for k, v in fresh.__dict__.items() if not k.startswith("_related")})
+        self.__dict__.pop("_related_cache", None)
+
+    # -- identity and display --------------------------------------------------------------
+    def __eq__(self, other) -> bool:
+        if type(self) is not type(other):
+            return NotImplemented
+        if self.id is None or other.id is None:
+            return self is other
+        return self.id == other.id and _root(self._instance) == _root(other._instance)
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.id)) if self.id is not None else id(self)
+
+    def __repr__(self) -> str:
+        parts = []
+        d = self.__dict__
+        fields = type(self)._fields
+        for key, f in fields.items():
+            if key == "id" or isinstance(f, ManyToMany) or key == "updated_at":
+                continue
+            col = f.column
+            value = d.get(col)
+            if value is None:
+                continue
+            if isinstance(value, dt.datetime):
+                parts.append(f"{col}={value.strftime('%Y-%m-%d %H:%M:%S')}")
+            else:
+                parts.append(f"{col}={value!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    def __getattr__(self, name: str):
+        # Only called for missing attributes: give a did-you-mean instead of a bare AttributeError.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        cls = type(self)
+        choices = list(cls._fields) + list(cls._id_columns()) + [n for n in dir(cls) if not n.startswith("_")]
+        raise FieldError(f"'{cls.__name__}' record has no attribute '{name}'{did_you_mean(name, choices)}")
+
+    # -- querying (delegates to the query set) ---------------------------------------------
+    @class_only
+    def filter(cls, *queries, **expressions) -> "QuerySet":
+        """Query records: ``ULabel.filter(name__startswith="a")`` (lazy QuerySet)."""
+        from .queryset import QuerySet
+
+        return QuerySet(cls).filter(*queries, **expressions)
+
+    @class_only
+    def exclude(cls, *queries, **expressions) -> "QuerySet":
+        from .queryset import QuerySet
+
+        return QuerySet(cls).exclude(*queries, **expressions)
+
+    @class_only
+    def all(cls) -> "QuerySet":
+        from .queryset import QuerySet
+
+        return QuerySet(cls)
+
+    @class_only
+    def df(cls, include=None, join: str = "inner", limit: int | None = 100):
+        """Registry content as a pandas DataFrame (first ``limit`` rows, newest first)."""
+        from .queryset import QuerySet
+
+        return QuerySet(cls).df(include=include, join=join, limit=limit, _registry=True)
+
+    @class_only
+    def using(cls, instance) -> "QuerySet":
+        """A read-only QuerySet on another instance (directory path or registered name)."""
+        from .queryset import QuerySet
+
+        return QuerySet.using(cls, instance)
+
+    @class_only
+    def get(cls, idlike: int | str | None = None, **expressions) -> "Record":
+        """One record by id (int), uid or uid prefix (str), or by field expressions.
+
+        >>> ln.ULabel.get("2riu039")  # doctest: +SKIP
+        >>> ln.ULabel.get(name="my-label")  # doctest: +SKIP
+        """
+        return get(cls, idlike, None, **expressions)
+
+    # -- curation and search (delegates) ---------------------------------------------------
+    @class_only
+    def validate(cls, values, field=None, *, mute: bool = False, organism=None, source=None):
+        from . import curate
+
+        return curate.validate(cls, values, field, mute=mute, organism=organism, source=source)
+
+    @class_only
+    def inspect(cls, values, field=None, *, mute: bool = False, organism=None, source=None):
+        from . import curate
+
+        return curate.inspect(cls, values, field, mute=mute, organism=organism, source=source)
+
+    @class_only
+    def standardize(
+        cls,
+        values,
+        field=None,
+        *,
+        return_field=None,
+        return_mapper: bool = False,
+        case_sensitive: bool = False,
+        mute: bool = False,
+        public_aware: bool = True,
+        keep="first",
+        synonyms_field: str = "synonyms",
+        organism=None,
+        source=None,
+    ):
+        from . import curate
+
+        return curate.standardize(
+            cls,
+            values,
+            field,
+            return_field=return_field,
+            return_mapper=return_mapper,
+            case_sensitive=case_sensitive,
+            mute=mute,
+            public_aware=public_aware,
+            keep=keep,
+            synonyms_field=synonyms_field,
+            organism=organism,
+            source=source,
+        )
+
+    @class_only
+    def from_values(cls, values, field=None, create: bool = False, organism=None, source=None, mute: bool = False):
+        from . import curate
+
+        return curate.from_values(cls, values, field, create=create, organism=organism, source=source, mute=mute)
+
+    @class_only
+    def lookup(cls, field=None, return_field=None, keep="first"):
+        from . import curate
+
+        return curate.lookup(cls, field, return_field, keep=keep)
+
+    @class_only
+    def search(cls, string, *, field=None, limit: int | None = 20, case_sensitive: bool = False):
+        from .search import search
+
+        return search(cls, string, field=field, limit=limit, case_sensitive=case_sensitive)
+
+
+class HasSynonyms:
+    """Mixin for registries with a ``synonyms`` field: add_synonym / remove_synonym / set_abbr."""
+
+    def add_synonym(self, synonym, force: bool = False, save: bool | None = None):
+        from .curate import synonyms
+
+        return synonyms.add_synonym(self, synonym, force=force, save=save)
+
+    def remove_synonym(self, synonym):
+        from .curate import synonyms
+
+        return synonyms.remove_synonym(self, synonym)
+
+    def set_abbr(self, value: str):
+        from .curate import synonyms
+
+        return synonyms.set_abbr(self, value)
+
+
+# ---------------------------------------------------------------------------------------------
+# schema map
+
+
+def schema_map() -> SchemaMap:
+    """All registries' schemas, with reverse relations filled in (cached until a class is added)."""
+    cached = _SCHEMA_CACHE.get("map")
+    if cached is not None:
+        return cached
+    specs: dict[str, dict[str, FieldSpec]] = {}
+    for name, model in REGISTRIES.items():
+        if model.__dict__.get("_abstract"):
+            continue
+        specs[name] = {f.name: f.spec() for f in model._fields.values()}
+    for name, model in REGISTRIES.items():
+        if model.__dict__.get("_abstract"):
+            continue
+        for f in model._fields.values():
+            if isinstance(f, ForeignKey) and f.target in specs:
+                rname = _reverse_name(model, f)
+                specs[f.target].setdefault(
+                    rname, FieldSpec(name=rname, kind="reverse_fk", target=name, remote_column=f.column)
+                )
+            elif isinstance(f, ManyToMany) and f.target in specs:
+                rname = f.related_name or (model._schema_table() + "s")
+                s, t = f.link_columns
+                specs[f.target].setdefault(
+                    rname,
+                    FieldSpec(name=rname, kind="reverse_m2m", target=name, link_table=f.link_table, link_source=t, link_target=s),
+                )
+    out = {}
+    for name, model in REGISTRIES.items():
+        if model.__dict__.get("_abstract"):
+            continue
+        out[name] = RegistrySchema(
+            name=name, table=model._schema_table(), fields=specs[name], name_field=model._name_field, uid_length=model._uid_length
+        )
+    _SCHEMA_CACHE["map"] = out
+    _install_reverse_descriptors()
+    return out
+
+
+def _reverse_name(model, fk: ForeignKey) -> str:
+    if fk.related_name:
+        return fk.related_name
+    if fk.name == "created_by":
+        return f"created_{model._schema_table()}s"
+    return f"{model._schema_table()}s"
+
+
+def _install_reverse_descriptors() -> None:
+    from .related import ReverseForeignKey, ReverseManyToMany
+
+    for name, model in REGISTRIES.items():
+        if model.__dict__.get("_abstract"):
+            continue
+        for f in model._fields.values():
+            if isinstance(f, ForeignKey) and f.target in REGISTRIES:
+                target = REGISTRIES[f.target]
+                rname = _reverse_name(model, f)
+                if not isinstance(target.__dict__.get(rname), ReverseForeignKey) and rname not in target._fields:
+                    setattr(target, rname, ReverseForeignKey(model, f))
+            elif isinstance(f, ManyToMany) and f.target in REGISTRIES:
+                target = REGISTRIES[f.target]
+                rname = f.related_name or (model._schema_table() + "s")
+                if not isinstance(target.__dict__.get(rname), ReverseManyToMany) and rname not in target._fields:
+                    setattr(target, rname, ReverseManyToMany(model, f))
+
+
+# ---------------------------------------------------------------------------------------------
+# get
+
+
+def get(cls: type[Record], idlike=None, instance: Instance | None = None, **expressions) -> Record:
+    """Shared by ``Record.get`` and ``QuerySet.get`` on an unfiltered registry."""
+    if idlike is not None and expressions:
+        raise InvalidArgument(f"{cls.__name__}.get() takes either an id/uid or field expressions, not both")
+    inst = cls._resolve_instance(instance)
+    if isinstance(idlike, bool):
+        raise InvalidArgument(f"{cls.__name__}.get() takes an int id or a str uid, got {idlike!r}")
+    if isinstance(idlike, (int, np.integer)):
+        return cls._get_by_id(int(idlike), inst)
+    if isinstance(idlike, str):
+        return _get_by_uid(cls, idlike, inst)
+    if idlike is not None:
+        raise InvalidArgument(
+            f"{cls.__name__}.get() takes an int id or a str uid (or prefix), got {type(idlike).__name__} {idlike!r}"
+        )
+    if not expressions:
+        raise InvalidArgument(f"{cls.__name__}.get() needs an id, a uid or field expressions, e.g. get(name='...')")
+    simple = _simple_equalities(cls, expressions)
+    if simple is None:
+        from .queryset import QuerySet
+
+        return QuerySet(cls, instance=inst).get(**expressions)
+    table = cls._schema_table()
+    where, params = [], []
+    for col, value in simple:
+        if value is None:
+            where.append(f'"{col}" IS NULL')
+        else:
+            where.append(f'"{col}" = ?')
+            params.append(value)
+            inst.engine.ensure_index(table, col)
+    rows = inst.engine.execute(f'SELECT * FROM "{table}" WHERE {" AND ".join(where)} LIMIT 2', params)
+    return _one(cls, rows, inst, ", ".join(f"{k}={v!r}" for k, v in expressions.items()))
+
+
+def _simple_equalities(cls, expressions) -> list[tuple[str, Any]] | None:
+    """``[(column, value)]`` when every expression is ``field=value`` on a direct column, else None."""
+    out = []
+    for key, value in expressions.items():
+        name = key[:-7] if key.endswith("__exact") else key
+        f = cls._fields.get(name)
+        if isinstance(f, ForeignKey):
+            if isinstance(value, Record):
+                value = value.id
+            elif value is not None and not isinstance(value, int):
+                return None
+            out.append((f.column, value))
+            continue
+        if name in cls._id_columns():
+            out.append((name, value))
+            continue
+        if not isinstance(f, Field) or "__" in name or isinstance(f, JSON):
+            return None
+        out.append((f.column, f.clean(value) if value is not None else None))
+    return out
+
+
+def _get_by_uid(cls, uid: str, inst: Instance) -> Record:
+    table = cls._schema_table()
+    inst.engine.ensure_index(table, "uid")
+    if len(uid) >= cls._uid_length:
+        rows = inst.engine.execute(f'SELECT * FROM "{table}" WHERE uid = ? LIMIT 2', [uid])
+    else:
+        # A uid prefix is a range on the sorted uid index: [prefix, prefix + '~') ('~' sorts after base62).
+        rows = inst.engine.execute(f'SELECT * FROM "{table}" WHERE uid >= ? AND uid < ? LIMIT 2', [uid, uid + "~"])
+    if rows.num_rows == 0:
+        hint = f" Did you forget a keyword as in {cls.__name__}.get({cls._name_field}='{uid}')?"
+        raise DoesNotExist(f"No record found with uid '{uid}'.{hint}")
+    if rows.num_rows > 1:
+        raise MultipleResultsFound(
+            f"uid prefix '{uid}' matches several {cls.__name__} records; give more characters of the uid"
+        )
+    return cls._from_arrow(rows, inst)[0]
+
+
+def _one(cls, rows: pa.Table, inst: Instance, what: str) -> Record:
+    if rows.num_rows == 0:
+        raise DoesNotExist(f"{cls.__name__} matching {what} does not exist")
+    if rows.num_rows > 1:
+        raise MultipleResultsFound(f"get() returned more than one {cls.__name__} for {what}; use filter(...) to get them all")
+    return cls._from_arrow(rows, inst)[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# saving
+
+
+def save(records: Iterable[Record] | Record) -> None:
+    """Save records in one commit per registry (new ones inserted, saved ones updated).
+
+    Vectorised: values are gathered column by column into one Arrow table, ids and uids are
+    assigned by the commit for the whole batch. A unique-constraint violation raises
+    ``IntegrityError`` and writes nothing.
+    """
+    if isinstance(records, Record):
+        records = [records]
+    records = list(records)
+    if not records:
+        return
+    groups: dict[type, list[Record]] = {}
+    for r in records:
+        if not isinstance(r, Record):
+            raise InvalidArgument(f"ln.save() takes records, got {type(r).__name__} {r!r}")
+        groups.setdefault(type(r), []).append(r)
+    # Users first: other records' created_by may point to them.
+    order = sorted(groups, key=lambda c: c.__name__ != "User")
+    for cls in order:
+        _save_group(cls, groups[cls])
+
+
+def _check_writable(inst: Instance) -> None:
+    if inst.read_only:
+        raise ReadOnlyError(
+            f"records from {inst!r} are read-only (opened with using()); connect with registry.init('{inst.root}') to write"
+        )
+
+
+def _save_group(cls: type[Record], records: list[Record]) -> None:
+    from .settings import settings
+
+    instances = {id(r._instance): r._instance for r in records if r._instance is not None}
+    if len(instances) > 1:
+        raise InvalidArgument(f"cannot save {cls.__name__} records from different instances in one call")
+    inst = next(iter(instances.values())) if instances else settings.instance
+    _check_writable(inst)
+    cls._ensure_tables(inst)
+    now = dt.datetime.now(dt.timezone.utc)
+    new = [r for r in records if r.__dict__.get("id") is None]
+    old = [r for r in records if r.__dict__.get("id") is not None]
+    if len({id(r) for r in new}) != len(new):
+        raise InvalidArgument(f"the same {cls.__name__} record appears twice in the list to save")
+    user_id = None
+    if "created_by" in cls._fields:
+        user_id = settings.user_id(inst)
+    fields = cls._value_fields()
+    inserts = _columns(cls, fields, new, now, user_id, insert=True) if new else None
+    updates = _columns(cls, fields, old, now, user_id, insert=False) if old else None
+    try:
+        result = inst.commit(cls._schema_table(), inserts=inserts, updates=updates)
+    except ConstraintViolation as e:
+        raise _integrity_error(cls, e) from None
+    except ReadOnlyInstance as e:
+        raise ReadOnlyError(str(e)) from None
+    ids = result.ids.tolist()
+    uids = result.uids.tolist() if result.uids is not None else [None] * len(new)
+    for r, i, u in zip(new, ids, uids):
+        d = r.__dict__
+        d["id"] = i
+        d["uid"] = u
+        d["created_at"] = now
+        d["updated_at"] = now
+        d["_instance"] = inst
+        if user_id is not None and d.get("created_by_id") is None:
+            d["created_by_id"] = user_id
+    for r in old:
+        r.__dict__["updated_at"] = now
+
+
+def _columns(cls, fields: list[Field], records: list[Record], now, user_id, insert: bool) -> pa.Table:
+    n = len(records)
+    cols = {}
+    dicts = [r.__dict__ for r in records]
+    for f in fields:
+        col = f.column
+        if col == "id":
+            if insert:
+                continue
+            cols[col] = pa.array([d["id"] for d in dicts], pa.int64())
+            continue
+        if col in ("created_at", "updated_at") and (insert or col == "updated_at"):
+            cols[col] = pa.array(np.full(n, np.datetime64(now.replace(tzinfo=None), "us")), pa.timestamp("us")).cast(f.arrow_type)
+            continue
+        values = [d.get(col) for d in dicts]
+        if col == "created_by_id" and user_id is not None:
+            values = [user_id if v is None else v for v in values]
+        if isinstance(f, JSON):
+            values = [None if v is None else json.dumps(v) for v in values]
+        try:
+            cols[col] = pa.array(values, f.arrow_type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as e:
+            raise ValidationError(f"{cls.__name__}.{f.name}: a value does not fit {f.kind}: {e}") from None
+    return pa.table(cols)
+
+
+def _integrity_error(cls, e: ConstraintViolation) -> IntegrityError:
+    field = e.column
+    if e.within_batch:
+        return IntegrityError(
+            f"{cls.__name__} records being saved share {field}={e.value!r}, which must be unique; nothing was saved. "
+            f"Remove the duplicates, e.g. with {{r.{field}: r for r in records}}.values()"
+        )
+    return IntegrityError(
+        f"{cls.__name__} with {field}={e.value!r} already exists (uid '{e.existing_uid}'); nothing was saved. "
+        f"Load it with {cls.__name__}.get({field}={e.value!r}) or choose another {field}"
+    )
+
+
+def _delete_links(cls, inst: Instance, ids: np.ndarray) -> None:
+    """Remove link-table rows that point to deleted records (one commit per link table)."""
+    for model in REGISTRIES.values():
+        if model.__dict__.get("_abstract"):
+            continue
+        for f in model._fields.values():
+            if not isinstance(f, ManyToMany):
+                continue
+            s, t = f.link_columns
+            cols = [c for c, m in ((s, model), (t, f.target_model())) if m is cls]
+            if not cols:
+                continue
+            model._ensure_tables(inst)
+            snap = inst.snapshot(f.link_table)
+            if not snap.num_rows:
+                continue
+            mask = None
+            for c in cols:
+                m = pc.is_in(snap.column(c), pa.array(ids, pa.int64()))
+                mask = m if mask is None else pc.or_(mask, m)
+            hit = snap.filter(mask).column("id").to_numpy()
+            if len(hit):
+                inst.delete_rows(f.link_table, hit)
+
+
+def _root(inst: Instance | None):
+    return None if inst is None else inst.root
+
+
+__all__ = ["Record", "HasSynonyms", "REGISTRIES", "schema_map", "save", "get", "class_only", "field_name"]

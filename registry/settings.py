@@ -1,0 +1,111 @@
+"""Process settings: the default instance, the current user, verbosity, named instances.
+
+The default instance is ``$REGISTRY_DIR`` or ``~/.registry/default``, opened on first use.
+``ln.init(path)`` makes another directory the default; ``Record.using(...)`` never changes it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+
+from storage import Instance
+
+from .logging import logger, set_verbosity
+
+
+def default_dir() -> Path:
+    return Path(os.environ.get("REGISTRY_DIR") or Path.home() / ".registry" / "default").expanduser()
+
+
+def default_handle() -> str:
+    handle = os.environ.get("REGISTRY_USER")
+    if not handle:
+        try:
+            handle = getpass.getuser()
+        except (KeyError, OSError):
+            handle = "anonymous"
+    return handle[:30]
+
+
+class Settings:
+    """``ln.settings``: ``instance``, ``user``, ``verbosity`` and named instances for ``using()``."""
+
+    def __init__(self):
+        self._instance: Instance | None = None
+        self._user_ids: dict[Path, int] = {}
+        self.instances: dict[str, Path] = {}
+
+    @property
+    def instance(self) -> Instance:
+        """The default instance (created on first use)."""
+        if self._instance is None:
+            self.init(default_dir())
+        return self._instance  # type: ignore[return-value]
+
+    def init(self, path: str | os.PathLike, name: str | None = None) -> Instance:
+        inst = Instance.open(path)
+        self._instance = inst
+        self.instances[name or inst.name] = inst.root
+        self.user_id(inst)
+        return inst
+
+    @property
+    def user(self):
+        """The current user's record on the default instance."""
+        from .core import User
+
+        return User._get_by_id(self.user_id(self.instance), self.instance)
+
+    def user_id(self, inst: Instance) -> int:
+        """Id of the current user on ``inst``; creates the user record the first time."""
+        uid = self._user_ids.get(inst.root)
+        if uid is not None:
+            return uid
+        from .core import User
+
+        User._ensure_tables(inst)
+        handle = default_handle()
+        snap = inst.snapshot(User._schema_table())
+        import pyarrow.compute as pc
+
+        hit = snap.filter(pc.equal(snap.column("handle"), handle))
+        if hit.num_rows:
+            uid = int(hit.column("id")[0].as_py())
+        elif inst.read_only:
+            return None  # type: ignore[return-value]
+        else:
+            user = User(handle=handle)
+            user.__dict__["_instance"] = inst
+            try:
+                user.save()
+            except Exception:  # another process created the same user meanwhile
+                snap = inst.snapshot(User._schema_table())
+                hit = snap.filter(pc.equal(snap.column("handle"), handle))
+                if not hit.num_rows:
+                    raise
+                uid = int(hit.column("id")[0].as_py())
+            else:
+                uid = user.id
+                logger.info(f"created user '{handle}' on {inst!r}")
+        self._user_ids[inst.root] = uid
+        return uid
+
+    @property
+    def verbosity(self) -> str:
+        from .logging import VERBOSITY
+
+        level = logger.level
+        return next((k for k, v in VERBOSITY.items() if v == level), str(level))
+
+    @verbosity.setter
+    def verbosity(self, value) -> None:
+        set_verbosity(value)
+
+    def __repr__(self) -> str:
+        inst = self._instance.root if self._instance else default_dir()
+        return f"Settings(instance='{inst}', user='{default_handle()}', verbosity='{self.verbosity}')"
+
+
+settings = Settings()

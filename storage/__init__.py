@@ -1,0 +1,21 @@
+"""Persistence for registry: instances (directories), Delta tables, the commit path, DuckDB engine.
+
+Knows nothing of records or registries; ``registry`` builds on it, never the other way round.
+"""
+
+from .commit import CommitResult, ConstraintViolation, random_uids
+from .engine import Engine
+from .instance import Instance, InstanceNotFound, ReadOnlyInstance
+from .table import Table, TableSpec
+
+__all__ = [
+    "CommitResult",
+    "ConstraintViolation",
+    "Engine",
+    "Instance",
+    "InstanceNotFound",
+    "ReadOnlyInstance",
+    "Table",
+    "TableSpec",
+    "random_uids",
+]

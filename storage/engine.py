@@ -1,0 +1,99 @@
+"""A DuckDB connection holding native copies of an instance's table snapshots.
+
+Native tables, not registered Arrow views: a point query on a registered view scans the
+whole Arrow table every time (14.6 ms at 10^6 rows), on a native table it is ~7 ms, with an
+ART index 0.4 ms. Tables load lazily on the first query that names them and follow the
+snapshot's version: an own-process insert is appended, anything else reloads the table.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import TYPE_CHECKING, Mapping
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+if TYPE_CHECKING:
+    from .instance import Instance
+
+_QUOTED = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)"')
+INDEX_MIN_ROWS = 50_000  # below this a scan is as fast as an index probe
+
+
+class Engine:
+    """Runs SQL over the instance's tables; values are always bound parameters."""
+
+    def __init__(self, instance: "Instance"):
+        self.instance = instance
+        self.con = duckdb.connect(":memory:", config={"threads": 2})
+        self._loaded: dict[str, int] = {}
+        self._indexed: set[tuple[str, str]] = set()
+        self._lock = threading.RLock()
+
+    def execute(self, sql: str, params: list | tuple | None = None, tables: Mapping[str, pa.Table | pa.Array] | None = None) -> pa.Table:
+        """Run ``sql`` with ``params``; ``tables`` are Arrow data registered for this query only."""
+        with self._lock:
+            self._sync(sql)
+            registered = []
+            try:
+                for name, data in (tables or {}).items():
+                    if isinstance(data, (pa.Array, pa.ChunkedArray)):
+                        data = pa.table({"v": data})
+                    self.con.register(name, data)
+                    registered.append(name)
+                return self.con.sql(sql, params=list(params or [])).to_arrow_table()
+            finally:
+                for name in registered:
+                    self.con.unregister(name)
+
+    def ensure_index(self, table: str, column: str) -> None:
+        """Build an ART index on ``table.column`` once it is worth it (point lookups on big tables)."""
+        with self._lock:
+            self._sync(f'"{table}"')
+            key = (table, column)
+            if key in self._indexed:
+                return
+            n = self.con.sql(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]
+            if n >= INDEX_MIN_ROWS:
+                self.con.sql(f'CREATE INDEX "ix_{table}_{column}" ON "{table}" ("{column}")')
+                self._indexed.add(key)
+
+    def _sync(self, sql: str) -> None:
+        names = set(_QUOTED.findall(sql)) & self.instance.table_names()
+        for name in names:
+            table = self.instance.table(name)
+            snap = table.snapshot(self.instance.current_version(name))
+            have = self._loaded.get(name)
+            if have == table.version:
+                continue
+            change = table.last_change
+            if (
+                have is not None
+                and change is not None
+                and change.from_version == have
+                and change.to_version == table.version
+            ):
+                if len(change.removed_ids):
+                    self.con.register("__removed", pa.table({"v": pa.array(change.removed_ids, pa.int64())}))
+                    self.con.sql(f'DELETE FROM "{name}" WHERE id IN (SELECT v FROM __removed)')
+                    self.con.unregister("__removed")
+                if change.inserted is not None and change.inserted.num_rows:
+                    self.con.register("__inserted", change.inserted)
+                    self.con.sql(f'INSERT INTO "{name}" SELECT * FROM __inserted')
+                    self.con.unregister("__inserted")
+            else:
+                self.con.register("__snapshot", snap)
+                self.con.sql(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM __snapshot')
+                self.con.unregister("__snapshot")
+                self._indexed = {k for k in self._indexed if k[0] != name}
+            self._loaded[name] = table.version
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def as_int_array(values) -> pa.Array:
+    return pa.array(np.asarray(values, dtype=np.int64))
