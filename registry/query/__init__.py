@@ -1,0 +1,12 @@
+"""Pure query translation: ``Q`` trees and ``Query`` states in, DuckDB SQL and parameters out.
+
+Nothing in this package executes SQL or imports DuckDB; ``registry.queryset`` runs what it
+produces through an instance's engine.
+"""
+
+from .lookups import LOOKUPS
+from .q import Q
+from .query import Query
+from .translate import IN_LIST_LIMIT, Compiled, InSelect, compile_include, compile_query, translate
+
+__all__ = ["LOOKUPS", "IN_LIST_LIMIT", "Compiled", "InSelect", "Q", "Query", "compile_include", "compile_query", "translate"]
