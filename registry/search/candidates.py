@@ -1,0 +1,220 @@
+"""Search candidates: every searchable value of a registry as one long, pre-normalised table.
+
+Built once per (instance, table, version, fields, case mode) and cached, so a query only runs
+vectorised comparisons: synonyms are split on ``|`` and exploded once, values are folded and
+word-normalised once, and the fuzzy tier's choice list is materialised once for rapidfuzz.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Callable, Hashable, Literal, Sequence
+
+import numpy as np
+import polars as pl
+
+from registry.search import normalize
+
+# How a field takes part in search:
+# - "word": names, synonyms, abbreviations: every tier, including fuzzy.
+# - "text": long free text (description): exact, otherwise a hit counts as a substring only;
+#   no fuzzy (a short query is never "similar" to a paragraph) — LaminDB ranks a word in a
+#   description like a word in a name, which floods the top with loosely related records.
+# - "id": identifiers (ontology_id, ensembl_gene_id): exact, or a prefix (>= 3 characters) in
+#   the substring band; no fuzzy, since a one-digit typo in an id names a *different* term.
+# - "uid": record uids: exact, or a prefix of >= 5 characters, always case-sensitive (uids
+#   are base62). LaminDB searches uids like names, so a short query such as "NK" hits random
+#   uids; a 5-character prefix hits a random uid with probability ~1e-9 per record.
+FieldKind = Literal["word", "text", "id", "uid"]
+ID_PREFIX_MIN = 3
+UID_PREFIX_MIN = 5
+
+
+@dataclass(frozen=True)
+class FieldRole:
+    """A searched field, how it is searched, and whether it holds ``|``-joined values."""
+
+    name: str
+    kind: FieldKind = "word"
+    split: bool = False
+
+
+def kind_of(name: str) -> FieldKind:
+    """The default role of a string field, from its name (see ``FieldKind``)."""
+    if name == "uid":
+        return "uid"
+    if name.endswith("_id") or name.endswith("_ids") or name == "hash":
+        return "id"
+    if "description" in name or name in ("comment", "note", "notes", "text"):
+        return "text"
+    return "word"
+
+
+def default_roles(fields: Sequence[str], name_field: str | None = None) -> list[FieldRole]:
+    """Roles for ``fields``, in priority order: name field, synonyms, abbr, other names, ids, uid, text.
+
+    The order breaks ties between equal scores (an exact name beats an exact synonym).
+    """
+    fields = list(fields)
+
+    def priority(f: str) -> tuple[int, int]:
+        kind = kind_of(f)
+        if f == name_field:
+            group = 0
+        elif kind == "word":
+            group = {"synonyms": 1, "abbr": 2}.get(f, 3)
+        else:
+            group = {"id": 4, "uid": 5, "text": 6}[kind]
+        return (group, fields.index(f))
+
+    return [
+        FieldRole(f, kind_of(f), split=f == "synonyms" or f.endswith("_synonyms"))
+        for f in sorted(fields, key=priority)
+    ]
+
+
+@dataclass
+class Candidates:
+    """The searchable values of ``n_rows`` records.
+
+    ``words``: one row per (record, name-like or text value): ``row`` (record position in the
+    source frame), ``fpri`` (field priority, lower wins ties), ``text`` (free text field),
+    ``fuzzy`` (takes part in the fuzzy tier), ``raw`` (folded value), ``norm`` (padded words)
+    and ``nlen`` (length of the words form).
+    ``ids``: one row per (record, id or uid value): ``row``, ``fpri``, ``uid``, ``raw``.
+    ``choices``/``choice_pos``: the words form of the fuzzy rows, as a Python list for rapidfuzz,
+    and their positions in ``words``.
+    """
+
+    n_rows: int
+    case_sensitive: bool
+    words: pl.DataFrame
+    ids: pl.DataFrame
+    choices: list[str]
+    choice_pos: np.ndarray
+    _sorted_choices: list[str] | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def sorted_choices(self) -> list[str]:
+        """Choices with their words sorted alphabetically, built on first multi-word query."""
+        if self._sorted_choices is None:
+            with self._lock:
+                if self._sorted_choices is None:
+                    self._sorted_choices = (
+                        pl.Series(self.choices, dtype=pl.String)
+                        .to_frame("w")
+                        .select(normalize.sorted_words(pl.col("w")))
+                        .to_series()
+                        .to_list()
+                    )
+        return self._sorted_choices
+
+
+def _values(frame: pl.DataFrame, pri: int, role: FieldRole) -> pl.LazyFrame:
+    values = frame.lazy().select(
+        row=pl.int_range(pl.len(), dtype=pl.UInt32), value=pl.col(role.name).cast(pl.String)
+    )
+    if role.split:
+        values = values.with_columns(pl.col("value").str.split("|")).explode("value")
+    return values.with_columns(
+        pl.col("value").str.strip_chars(),
+        fpri=pl.lit(pri, dtype=pl.UInt16),
+        kind=pl.lit(role.kind),
+    ).filter(pl.col("value").is_not_null() & (pl.col("value") != ""))
+
+
+def build(frame: pl.DataFrame, roles: Sequence[FieldRole], case_sensitive: bool) -> Candidates:
+    """Explode, fold and normalise the searched columns of ``frame`` (one row per record)."""
+    missing = [r.name for r in roles if r.name not in frame.columns]
+    if missing:
+        raise KeyError(f"columns {missing} are not in the frame (columns: {frame.columns})")
+    parts = [_values(frame, pri, role) for pri, role in enumerate(roles)]
+    empty = pl.LazyFrame(
+        schema={"row": pl.UInt32, "value": pl.String, "fpri": pl.UInt16, "kind": pl.String}
+    )
+    long = pl.concat([empty, *parts]).collect()
+    is_id = pl.col("kind").is_in(["id", "uid"])
+    words_raw = normalize.fold(pl.col("value"), case_sensitive)
+    words = (
+        long.lazy()
+        .filter(~is_id)
+        .with_columns(raw=words_raw)
+        .with_columns(w=normalize.words(pl.col("raw")))
+        .select(
+            "row",
+            "fpri",
+            text=pl.col("kind") == "text",
+            fuzzy=(pl.col("kind") == "word") & (pl.col("w") != ""),
+            raw=pl.col("raw"),
+            norm=normalize.padded(pl.col("w")),
+            nlen=pl.col("w").str.len_chars().cast(pl.UInt32),
+            w=pl.col("w"),
+        )
+        .collect()
+    )
+    ids = (
+        long.lazy()
+        .filter(is_id)
+        .select(
+            "row",
+            "fpri",
+            uid=pl.col("kind") == "uid",
+            raw=pl.when(pl.col("kind") == "uid").then(pl.col("value")).otherwise(words_raw),
+        )
+        .collect()
+    )
+    fuzzy_pos = words["fuzzy"].arg_true().to_numpy().astype(np.int64)
+    choices = words["w"].gather(fuzzy_pos).to_list()
+    return Candidates(
+        n_rows=frame.height,
+        case_sensitive=case_sensitive,
+        words=words.drop("w"),
+        ids=ids,
+        choices=choices,
+        choice_pos=fuzzy_pos,
+    )
+
+
+class CandidateCache:
+    """A small LRU of built candidates, valid while the source frame is the very same object.
+
+    Keys name what was built (instance, table, fields, case mode); each entry remembers the
+    frame it was built from through a weak reference. The foundation caches one polars
+    snapshot per table and replaces it when the table version moves, so an identity check is
+    exact: no version race between reading the version and reading the rows, and an entry
+    whose frame was replaced (and collected) is rebuilt. Thread-safe; building happens outside
+    the lock (two threads may build the same entry once; both results are equal).
+    """
+
+    def __init__(self, maxsize: int = 16):
+        self.maxsize = maxsize
+        self._items: OrderedDict[Hashable, tuple[weakref.ref, Candidates]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, frame: pl.DataFrame, make: Callable[[], Candidates]) -> Candidates:
+        with self._lock:
+            entry = self._items.get(key)
+            if entry is not None and entry[0]() is frame:
+                self._items.move_to_end(key)
+                return entry[1]
+        built = make()
+        with self._lock:
+            self._items[key] = (weakref.ref(frame), built)
+            self._items.move_to_end(key)
+            while len(self._items) > self.maxsize:
+                self._items.popitem(last=False)
+        return built
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+CACHE = CandidateCache()

@@ -1,0 +1,201 @@
+"""Rank the candidates of one registry for one query: rule tiers, then rapidfuzz (see ``scoring``).
+
+Pure: candidates in, record positions and scores out. Every step is a vectorised polars
+expression or one rapidfuzz ``cdist`` call over the whole candidate column; the query is only
+ever used as a literal (``literal=True`` / equality), never compiled into a regex, so regex
+metacharacters in it ("cat[", "*_*") mean themselves.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from rapidfuzz import fuzz, process
+
+from registry.search import scoring
+from registry.search.candidates import ID_PREFIX_MIN, UID_PREFIX_MIN, Candidates
+from registry.search.normalize import QueryForms, query_forms
+
+_HITS_SCHEMA = {"row": pl.UInt32, "fpri": pl.UInt16, "score": pl.Float64}
+# Scores are kept to 1e-4 inside a sort key (score, then field priority) packed into an Int64.
+_SCALE = 10_000
+_FPRI_BITS = 16
+
+
+def _space(p, left: bool, right: bool):
+    """`` p `` around a pattern given as a string or as a string expression (batch)."""
+    if isinstance(p, str):
+        return (" " if left else "") + p + (" " if right else "")
+    parts = ([pl.lit(" ")] if left else []) + [p] + ([pl.lit(" ")] if right else [])
+    return pl.concat_str(parts)
+
+
+def rule_score(raw_q, words_q, words_len) -> pl.Expr:
+    """Score of a candidate row that contains the query's words (exact, phrase, word start, substring).
+
+    ``raw_q``/``words_q`` are the folded and word forms of the query, as strings (one query) or
+    expressions (one query per row, batch); ``words_len`` the length of ``words_q``.
+    """
+    cover = scoring.coverage(words_len, pl.col("nlen"))
+    norm = pl.col("norm").str
+    return (
+        pl.when(pl.col("raw") == raw_q)
+        .then(pl.lit(scoring.EXACT))
+        .when(pl.col("text"))
+        .then(scoring.in_band(scoring.SUBSTRING, cover))
+        .when(norm.contains(_space(words_q, True, True), literal=True))
+        .then(scoring.in_band(scoring.PHRASE, cover))
+        .when(norm.contains(_space(words_q, True, False), literal=True))
+        .then(scoring.in_band(scoring.WORD_START, cover))
+        .otherwise(scoring.in_band(scoring.SUBSTRING, cover))
+    )
+
+
+def rule_hits(c: Candidates, q: QueryForms) -> pl.DataFrame:
+    """Exact, phrase, word-start and substring hits on name-like and text values."""
+    if q.words:
+        hit = pl.col("norm").str.contains(q.words, literal=True)
+        score = rule_score(q.raw, q.words, len(q.words))
+    else:
+        # Only separators ("*_*", "%%%"): no words to compare, so compare the raw text.
+        hit = pl.col("raw").str.contains(q.raw, literal=True)
+        cover = scoring.coverage(len(q.raw), pl.col("raw").str.len_chars())
+        score = (
+            pl.when(pl.col("raw") == q.raw)
+            .then(pl.lit(scoring.EXACT))
+            .when(pl.col("raw").str.starts_with(q.raw) & ~pl.col("text"))
+            .then(scoring.in_band(scoring.WORD_START, cover))
+            .otherwise(scoring.in_band(scoring.SUBSTRING, cover))
+        )
+    return c.words.lazy().filter(hit).select("row", "fpri", score=score).collect()
+
+
+def id_hits(c: Candidates, q: QueryForms) -> pl.DataFrame:
+    """Exact ids and uids (100) and id prefixes (substring band)."""
+    if c.ids.is_empty():
+        return pl.DataFrame(schema=_HITS_SCHEMA)
+    uid, raw = pl.col("uid"), pl.col("raw")
+    exact = (uid & (raw == q.original)) | (~uid & (raw == q.raw))
+    prefix = pl.lit(False)
+    if len(q.original) >= UID_PREFIX_MIN and q.original.isalnum():
+        prefix = prefix | (uid & raw.str.starts_with(q.original))
+    if len(q.raw) >= ID_PREFIX_MIN:
+        prefix = prefix | (~uid & raw.str.starts_with(q.raw))
+    cover = scoring.coverage(len(q.raw), raw.str.len_chars())
+    score = pl.when(exact).then(pl.lit(scoring.EXACT)).otherwise(scoring.in_band(scoring.SUBSTRING, cover))
+    return c.ids.lazy().filter(exact | prefix).select("row", "fpri", score=score).collect()
+
+
+def all_words_hits(c: Candidates, q: QueryForms) -> pl.DataFrame:
+    """Values containing every query word, in any order ("cell T" -> "T cell").
+
+    The last word typed may be incomplete, so it only has to start a word; the others must be
+    whole words (otherwise "t" in "t-cel" would match every word starting with "t").
+    """
+    if len(q.tokens) < 2:
+        return pl.DataFrame(schema=_HITS_SCHEMA)
+    *complete, last = q.tokens
+    patterns = {f" {t} " for t in complete} | {f" {last}"}
+    every = pl.all_horizontal([pl.col("norm").str.contains(p, literal=True) for p in sorted(patterns)])
+    cover = scoring.coverage(len(q.words), pl.col("nlen"))
+    return (
+        c.words.lazy()
+        .filter(pl.col("fuzzy") & every)
+        .select("row", "fpri", score=scoring.in_band(scoring.ALL_WORDS, cover))
+        .collect()
+    )
+
+
+def similarity(queries: list[str], choices: list[str], cutoff: float) -> np.ndarray:
+    """rapidfuzz ``ratio`` of every query against every choice, 0 below ``cutoff`` (all cores)."""
+    return process.cdist(
+        queries, choices, scorer=fuzz.ratio, score_cutoff=cutoff, dtype=np.float32, workers=-1
+    )
+
+
+def fuzzy_hits(c: Candidates, q: QueryForms) -> pl.DataFrame:
+    """Values similar to the query (typos, missing spaces, word order) above the cut-off."""
+    if not q.words or not c.choices:
+        return pl.DataFrame(schema=_HITS_SCHEMA)
+    best = similarity([q.words], c.choices, scoring.FUZZY_CUTOFF)[0]
+    if len(q.tokens) >= 2:
+        reordered = similarity([q.sorted], c.sorted_choices, scoring.FUZZY_CUTOFF / scoring.SORTED_WEIGHT)[0]
+        best = np.maximum(best, reordered * scoring.SORTED_WEIGHT)
+    found = np.flatnonzero(best)
+    pos = c.choice_pos[found]
+    return pl.DataFrame(
+        {
+            "row": c.words["row"].gather(pos),
+            "fpri": c.words["fpri"].gather(pos),
+            "score": np.minimum(scoring.fuzzy_score(best[found].astype(np.float64)), scoring.ALL_WORDS - 0.01),
+        },
+        schema=_HITS_SCHEMA,
+    )
+
+
+def sort_key() -> pl.Expr:
+    """One Int64 per hit ordering by score (desc) then field priority (asc)."""
+    return ((pl.col("score") * _SCALE).round().cast(pl.Int64) * (1 << _FPRI_BITS)) + (
+        (1 << _FPRI_BITS) - 1 - pl.col("fpri").cast(pl.Int64)
+    )
+
+
+def decode_score() -> pl.Expr:
+    """The score (2 decimals) back from a ``sort_key`` column named ``key``."""
+    return ((pl.col("key") // (1 << _FPRI_BITS)).cast(pl.Float64) / _SCALE).round(2)
+
+
+def best_per_row(hits: list[pl.DataFrame], limit: int | None) -> pl.DataFrame:
+    """Each record once, by its best hit; best first, ties by field priority then position."""
+    best = (
+        pl.concat(hits, how="vertical_relaxed")
+        .lazy()
+        .group_by("row")
+        .agg(key=sort_key().max())
+    )
+    if limit is not None:
+        best = best.top_k(limit, by=["key", "row"], reverse=[False, True])
+    return (
+        best.sort(["key", "row"], descending=[True, False])
+        .select("row", score=decode_score())
+        .collect()
+    )
+
+
+def restrict(hits: pl.DataFrame, allowed: np.ndarray | None) -> pl.DataFrame:
+    """Keep hits on allowed record positions (``allowed``: one bool per record, or None for all)."""
+    if allowed is None or hits.is_empty():
+        return hits
+    return hits.filter(pl.Series(allowed[hits["row"].to_numpy()]))
+
+
+def rank(
+    c: Candidates, query: str, *, limit: int | None = 20, allowed: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the best-matching records (best first) and their scores (0-100).
+
+    ``allowed`` (one bool per record) restricts the search to a subset, e.g. a filtered query
+    set searched through the whole registry's cached candidates. An empty query matches every
+    record with score 0 (as LaminDB's ``search("")``), in stored order.
+
+    >>> import polars as pl
+    >>> from registry.search.candidates import FieldRole, build
+    >>> frame = pl.DataFrame({"name": ["PP cell", "nodal myocyte"], "synonyms": [None, "P cell"]})
+    >>> c = build(frame, [FieldRole("name"), FieldRole("synonyms", split=True)], case_sensitive=False)
+    >>> rows, scores = rank(c, "P cell")
+    >>> rows.tolist(), scores.tolist()[0]
+    ([1, 0], 100.0)
+    """
+    if limit is not None and limit <= 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    q = query_forms(query, c.case_sensitive)
+    if not q.raw:
+        rows = np.arange(c.n_rows, dtype=np.int64) if allowed is None else np.flatnonzero(allowed)
+        rows = rows if limit is None else rows[:limit]
+        return rows, np.zeros(len(rows))
+    hits = [restrict(h, allowed) for h in (rule_hits(c, q), id_hits(c, q), all_words_hits(c, q))]
+    # Bands are disjoint: once the rule tiers fill the limit, no fuzzy hit can enter it.
+    if limit is None or sum(h.height for h in hits) < limit or best_per_row(hits, None).height < limit:
+        hits.append(restrict(fuzzy_hits(c, q), allowed))
+    ranked = best_per_row(hits, limit)
+    return ranked["row"].to_numpy().astype(np.int64), ranked["score"].to_numpy()
