@@ -38,13 +38,11 @@ class Path:
 
 def field_of(schema: RegistrySchema, name: str) -> FieldSpec | None:
     """The field called ``name``; also accepts ``pk`` and FK id columns (``created_by_id``)."""
+    if name in ("id", "pk"):
+        return ID  # stored ids are never NULL, whatever the schema says about unsaved records
     spec = schema.fields.get(name)
     if spec is not None:
         return spec
-    if name == "pk":
-        return schema.fields.get("id", ID)
-    if name == "id":
-        return ID
     for f in schema.fields.values():
         if f.kind == "fk" and f.column == name:
             return FieldSpec(name=name, kind="int", column=name, nullable=f.nullable)
