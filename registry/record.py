@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
@@ -135,30 +136,49 @@ class Record(metaclass=RecordMeta):
                 f"{type(self).__name__}() takes keyword arguments only, e.g. {type(self).__name__}({self._name_field}=...)"
             )
         cls = type(self)
-        fields = cls._fields
         d = self.__dict__
-        d["_instance"] = None
+        fast, defaults, required = cls.__dict__.get("_fast") or cls._build_fast_types()
+        d.update(defaults)
         for key, value in kwargs.items():
-            f = fields.get(key)
-            if f is None:
-                f = cls._id_columns().get(key)
-                if f is None:
-                    raise FieldError(
-                        f"unknown field '{key}' on {cls.__name__}"
-                        + (did_you_mean(key, cls._settable_names()) or f"; fields are: {', '.join(cls._settable_names())}")
-                    )
-                IdField(f).__set__(self, value)
-                continue
-            if isinstance(f, ManyToMany):
-                raise InvalidArgument(
-                    f"{cls.__name__}.{key} is many-to-many; save the record, then use record.{key}.add(...)"
-                )
-            if key in ("id", "created_at", "updated_at"):
-                raise InvalidArgument(f"{cls.__name__}.{key} is set automatically when the record is saved")
-            f.__set__(self, value)
-        for name in cls._required():
-            if d.get(name) is None:
+            # Hot path for bulk construction: an exact-type match on a plain field is stored as is.
+            rule = fast.get(key)
+            if rule is not None and value.__class__ in rule[0] and (rule[1] is None or len(value) <= rule[1]):
+                d[key] = value
+            else:
+                self._set_checked(key, value)
+        for name in required:
+            if d[name] is None:
                 raise ValidationError(f"{cls.__name__} requires '{name}', e.g. {cls.__name__}({name}=...)")
+
+    @classmethod
+    def _build_fast_types(cls) -> tuple[dict, dict, tuple]:
+        """Per-class tables for the constructor: exact-type rules, every column's default, required fields."""
+        fast = {}
+        for key, f in cls._fields.items():
+            if type(f) in (String, Integer) and key not in ("id", "created_at", "updated_at"):
+                fast[key] = (frozenset(f.python_types), f.max_length if f.kind == "str" else None)
+        defaults = {f.column: f.default for f in cls._value_fields()}
+        defaults["_instance"] = None
+        cls._fast = (fast, defaults, cls._required())
+        return cls._fast
+
+    def _set_checked(self, key: str, value) -> None:
+        cls = type(self)
+        f = cls._fields.get(key)
+        if f is None:
+            fk = cls._id_columns().get(key)
+            if fk is None:
+                raise FieldError(
+                    f"unknown field '{key}' on {cls.__name__}"
+                    + (did_you_mean(key, cls._settable_names()) or f"; fields are: {', '.join(cls._settable_names())}")
+                )
+            IdField(fk).__set__(self, value)
+            return
+        if isinstance(f, ManyToMany):
+            raise InvalidArgument(f"{cls.__name__}.{key} is many-to-many; save the record, then use record.{key}.add(...)")
+        if key in ("id", "created_at", "updated_at"):
+            raise InvalidArgument(f"{cls.__name__}.{key} is set automatically when the record is saved")
+        f.__set__(self, value)
 
     @classmethod
     def _required(cls) -> tuple[str, ...]:
@@ -279,17 +299,10 @@ class Record(metaclass=RecordMeta):
 
     @classmethod
     def _get_by_id(cls, id_: int, instance: Instance | None = None) -> "Record":
-        snap = cls._snapshot(instance)
-        ids = snap.column("id")
-        if ids.num_chunks == 1:
-            arr = ids.chunk(0).to_numpy()
-            pos = int(np.searchsorted(arr, id_))
-            if pos < len(arr) and arr[pos] == id_:
-                return cls._from_arrow(snap.slice(pos, 1), instance)[0]
-        else:
-            hit = snap.filter(pc.equal(ids, id_))
-            if hit.num_rows:
-                return cls._from_arrow(hit, instance)[0]
+        inst = cls._resolve_instance(instance)
+        rows = inst.find(cls._schema_table(), "id", int(id_))
+        if rows.num_rows:
+            return cls._from_arrow(rows.slice(0, 1), inst)[0]
         raise DoesNotExist(f"{cls.__name__} with id={id_} does not exist")
 
     # -- saving ----------------------------------------------------------------------------
@@ -580,16 +593,14 @@ def get(cls: type[Record], idlike=None, instance: Instance | None = None, **expr
 
         return QuerySet(cls, instance=inst).get(**expressions)
     table = cls._schema_table()
-    where, params = [], []
-    for col, value in simple:
-        if value is None:
-            where.append(f'"{col}" IS NULL')
-        else:
-            where.append(f'"{col}" = ?')
-            params.append(value)
-            inst.engine.ensure_index(table, col)
-    rows = inst.engine.execute(f'SELECT * FROM "{table}" WHERE {" AND ".join(where)} LIMIT 2', params)
-    return _one(cls, rows, inst, ", ".join(f"{k}={v!r}" for k, v in expressions.items()))
+    (col, value), rest = simple[0], simple[1:]
+    rows = inst.find(table, col, value)
+    for col, value in rest:
+        if rows.num_rows == 0:
+            break
+        mask = rows.column(col).is_null() if value is None else pc.fill_null(pc.equal(rows.column(col), value), False)
+        rows = rows.filter(mask)
+    return _one(cls, rows.slice(0, 2), inst, ", ".join(f"{k}={v!r}" for k, v in expressions.items()))
 
 
 def _simple_equalities(cls, expressions) -> list[tuple[str, Any]] | None:
@@ -616,12 +627,11 @@ def _simple_equalities(cls, expressions) -> list[tuple[str, Any]] | None:
 
 def _get_by_uid(cls, uid: str, inst: Instance) -> Record:
     table = cls._schema_table()
-    inst.engine.ensure_index(table, "uid")
     if len(uid) >= cls._uid_length:
-        rows = inst.engine.execute(f'SELECT * FROM "{table}" WHERE uid = ? LIMIT 2', [uid])
+        rows = inst.find(table, "uid", uid)
     else:
-        # A uid prefix is a range on the sorted uid index: [prefix, prefix + '~') ('~' sorts after base62).
-        rows = inst.engine.execute(f'SELECT * FROM "{table}" WHERE uid >= ? AND uid < ? LIMIT 2', [uid, uid + "~"])
+        snap = inst.snapshot(table)
+        rows = snap.filter(pc.starts_with(snap.column("uid"), uid)).slice(0, 2) if uid else snap.slice(0, 2)
     if rows.num_rows == 0:
         hint = f" Did you forget a keyword as in {cls.__name__}.get({cls._name_field}='{uid}')?"
         raise DoesNotExist(f"No record found with uid '{uid}'.{hint}")
@@ -684,9 +694,10 @@ def _save_group(cls: type[Record], records: list[Record]) -> None:
     _check_writable(inst)
     cls._ensure_tables(inst)
     now = dt.datetime.now(dt.timezone.utc)
-    new = [r for r in records if r.__dict__.get("id") is None]
-    old = [r for r in records if r.__dict__.get("id") is not None]
-    if len({id(r) for r in new}) != len(new):
+    new, old = [], []
+    for r in records:
+        (new if r.__dict__.get("id") is None else old).append(r)
+    if len(set(map(id, new))) != len(new):
         raise InvalidArgument(f"the same {cls.__name__} record appears twice in the list to save")
     user_id = None
     if "created_by" in cls._fields:
@@ -702,14 +713,14 @@ def _save_group(cls: type[Record], records: list[Record]) -> None:
         raise ReadOnlyError(str(e)) from None
     ids = result.ids.tolist()
     uids = result.uids.tolist() if result.uids is not None else [None] * len(new)
+    has_user = user_id is not None
     for r, i, u in zip(new, ids, uids):
         d = r.__dict__
         d["id"] = i
         d["uid"] = u
-        d["created_at"] = now
-        d["updated_at"] = now
+        d["created_at"] = d["updated_at"] = now
         d["_instance"] = inst
-        if user_id is not None and d.get("created_by_id") is None:
+        if has_user and d["created_by_id"] is None:
             d["created_by_id"] = user_id
     for r in old:
         r.__dict__["updated_at"] = now
@@ -729,7 +740,7 @@ def _columns(cls, fields: list[Field], records: list[Record], now, user_id, inse
         if col in ("created_at", "updated_at") and (insert or col == "updated_at"):
             cols[col] = pa.array(np.full(n, np.datetime64(now.replace(tzinfo=None), "us")), pa.timestamp("us")).cast(f.arrow_type)
             continue
-        values = [d.get(col) for d in dicts]
+        values = list(map(itemgetter(col), dicts))  # every column is in __dict__ (constructor defaults)
         if col == "created_by_id" and user_id is not None:
             values = [user_id if v is None else v for v in values]
         if isinstance(f, JSON):

@@ -79,7 +79,7 @@ def commit(
         next_id += n
         inserts = _with_column(inserts, "id", pa.array(new_ids, pa.int64()))
         if spec.uid_length:
-            inserts, new_uids = _fill_uids(inserts, snapshot, spec.uid_length)
+            inserts, new_uids = _fill_uids(inserts, table, spec.uid_length)
         parts.append(inserts.select(schema.names).cast(schema))
     if updates is not None and updates.num_rows:
         parts.append(updates.select(schema.names).cast(schema))
@@ -87,7 +87,7 @@ def commit(
 
     replaced = np.asarray(written.column("id").to_numpy()[len(new_ids):], dtype=np.int64)
     deleted = np.asarray(delete_ids if delete_ids is not None else [], dtype=np.int64)
-    _check_unique(spec.name, spec.unique, snapshot, written, np.concatenate([replaced, deleted]))
+    _check_unique(table, written, np.concatenate([replaced, deleted]))
 
     rev = base_version + 1
     stored = written.append_column(REV, pa.array(np.full(written.num_rows, rev), pa.int64()))
@@ -130,7 +130,7 @@ def _with_column(t: pa.Table, name: str, values: pa.Array) -> pa.Table:
     return t.append_column(name, values)
 
 
-def _fill_uids(inserts: pa.Table, snapshot: pa.Table, length: int) -> tuple[pa.Table, np.ndarray]:
+def _fill_uids(inserts: pa.Table, table: Table, length: int) -> tuple[pa.Table, np.ndarray]:
     """Generate uids where missing; regenerate the rare collisions (8 chars: ~1 in 400 batches of 10^6)."""
     n = inserts.num_rows
     given = inserts.column("uid").combine_chunks() if "uid" in inserts.column_names else pa.nulls(n, pa.string())
@@ -138,7 +138,7 @@ def _fill_uids(inserts: pa.Table, snapshot: pa.Table, length: int) -> tuple[pa.T
         return inserts, given.to_numpy(zero_copy_only=False)
     uids = pc.coalesce(given, random_uids(n, length)) if given.null_count < n else random_uids(n, length)
     for _ in range(10):
-        clash = _clashes(uids, snapshot.column("uid"))
+        clash = _clashes(uids, table, "uid")
         if clash is None:
             break
         if given.null_count < n:
@@ -147,9 +147,9 @@ def _fill_uids(inserts: pa.Table, snapshot: pa.Table, length: int) -> tuple[pa.T
     return _with_column(inserts, "uid", uids), uids.to_numpy(zero_copy_only=False)
 
 
-def _clashes(values: pa.Array, existing: pa.ChunkedArray) -> pa.Array | None:
-    """Boolean mask of ``values`` that repeat within ``values`` or occur in ``existing``; None if none do."""
-    hits = _in_existing(values, existing)
+def _clashes(values: pa.Array, table: Table, column: str) -> pa.Array | None:
+    """Boolean mask of ``values`` that repeat within ``values`` or occur in ``column``; None if none do."""
+    hits = _in_existing(values, table, column)
     s = pl.Series(values)
     dup = s.n_unique() != len(s)
     if hits is None and not dup:
@@ -162,10 +162,25 @@ def _clashes(values: pa.Array, existing: pa.ChunkedArray) -> pa.Array | None:
     return pa.array(mask)
 
 
-def _in_existing(values: pa.Array, existing: pa.ChunkedArray) -> np.ndarray | None:
-    """Mask of ``values`` present in ``existing`` (None when none are), choosing the cheap direction."""
+def _in_existing(values: pa.Array, table: Table, column: str, exclude_ids: np.ndarray | None = None) -> np.ndarray | None:
+    """Mask of ``values`` present in the table's ``column`` (None when none are), choosing the cheap way:
+    hash-index probes for a few values, a scan against a small set, or a polars semi-join."""
+    snapshot = table.snapshot()
+    existing = snapshot.column(column)
     if len(existing) == 0 or len(values) == 0:
         return None
+    if len(values) <= 64:
+        ids = snapshot.column("id")
+        mask = np.zeros(len(values), bool)
+        for i, v in enumerate(values.to_pylist()):
+            _, rows = table.find(column, v)
+            if exclude_ids is not None and len(rows) and len(exclude_ids):
+                rows = [r for r in rows if ids[int(r)].as_py() not in set(exclude_ids.tolist())]
+            mask[i] = len(rows) > 0
+        return mask if mask.any() else None
+    if exclude_ids is not None and len(exclude_ids):
+        keep = pc.invert(pc.is_in(snapshot.column("id"), pa.array(exclude_ids, pa.int64())))
+        existing = snapshot.filter(keep).column(column)
     if len(values) <= 10_000:
         # Scan the big column once against a small hash set of the new values.
         found = pc.is_in(existing, value_set=values.drop_null() if hasattr(values, "drop_null") else values)
@@ -183,22 +198,20 @@ def _in_existing(values: pa.Array, existing: pa.ChunkedArray) -> np.ndarray | No
     return mask
 
 
-def _check_unique(name: str, unique: tuple[str, ...], snapshot: pa.Table, batch: pa.Table, replaced: np.ndarray) -> None:
+def _check_unique(table: Table, batch: pa.Table, replaced: np.ndarray) -> None:
     """Raise ConstraintViolation for the first value that would be duplicated."""
     if batch.num_rows == 0:
         return
-    current = snapshot
-    if len(replaced) and snapshot.num_rows:
-        current = snapshot.filter(pc.invert(pc.is_in(snapshot.column("id"), pa.array(replaced, pa.int64()))))
-    for col in unique:
+    for col in table.spec.unique:
         values = batch.column(col).combine_chunks()
         if values.null_count:
             values = values.drop_null()
         s = pl.Series(values)
         if s.n_unique() != len(s):
-            raise ConstraintViolation(name, col, s.filter(s.is_duplicated())[0], None, within_batch=True)
-        hits = _in_existing(values, current.column(col))
+            raise ConstraintViolation(table.spec.name, col, s.filter(s.is_duplicated())[0], None, within_batch=True)
+        hits = _in_existing(values, table, col, replaced)
         if hits is not None:
             value = values[int(np.argmax(hits))].as_py()
-            row = current.filter(pc.equal(current.column(col), value)).slice(0, 1).to_pylist()
-            raise ConstraintViolation(name, col, value, row[0].get("uid") if row else None, within_batch=False)
+            snap, rows = table.find(col, value)
+            uid = snap.column("uid")[int(rows[0])].as_py() if len(rows) and "uid" in snap.column_names else None
+            raise ConstraintViolation(table.spec.name, col, value, uid, within_batch=False)

@@ -119,6 +119,18 @@ class Instance:
             return pl.from_arrow(table.spec.schema.empty_table())
         return table.snapshot_pl(self.current_version(name))
 
+    def find(self, name: str, column: str, value, limit: int | None = None) -> pa.Table:
+        """Rows of ``name`` whose ``column`` equals ``value`` (hash-indexed point lookup)."""
+        table = self.table(name)
+        if not table.exists():
+            return table.spec.schema.empty_table()
+        snap, rows = table.find(column, value, self.current_version(name))
+        if limit is not None:
+            rows = rows[:limit]
+        if len(rows) <= 16:  # slicing is O(log chunks); take() on a chunked table copies every chunk
+            return pa.concat_tables([snap.slice(int(p), 1) for p in rows]) if len(rows) else snap.slice(0, 0)
+        return snap.take(pa.array(rows, pa.int64()))
+
     def current_version(self, name: str) -> int | None:
         """Committed version of ``name`` as published in state.json (None: not known yet)."""
         self._read_state()
@@ -216,7 +228,7 @@ class Instance:
     def _refresh_for_write(self, table: Table) -> None:
         if not table.exists():
             table.create()
-        if table.version < 0 or table.disk_version() != table.version:
+        if table.version < 0 or table.newer_on_disk():
             table._load()
 
     def _compact(self, table: Table) -> None:

@@ -20,10 +20,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from deltalake import DeltaTable
 
+from .index import HashIndex, scan
+
 # Bookkeeping columns stored next to the user's columns; never shown in snapshots.
 REV = "_rev"
 DELETED = "_deleted"
 INTERNAL = (REV, DELETED)
+INDEX_MIN_ROWS = 20_000  # below this a scan is as fast as building and probing an index
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class Table:
         self._polars: pl.DataFrame | None = None
         self._files: int = 0
         self.last_change: Change | None = None
+        self._indexes: dict[str, HashIndex] = {}
 
     # -- reading ---------------------------------------------------------------------------
     def exists(self) -> bool:
@@ -92,6 +96,10 @@ class Table:
     def disk_version(self) -> int:
         return DeltaTable(str(self.path)).version()
 
+    def newer_on_disk(self) -> bool:
+        """True if a commit after the cached version exists (one stat of the next Delta log entry)."""
+        return (self.path / "_delta_log" / f"{self._version + 1:020d}.json").exists()
+
     def _load(self) -> None:
         dt = DeltaTable(str(self.path))
         version = dt.version()
@@ -101,10 +109,29 @@ class Table:
         self._files = len(files)
 
     def _set(self, snapshot: pa.Table, version: int, change: Change | None) -> None:
+        appended_only = change is not None and not len(change.removed_ids)
+        if not appended_only:
+            self._indexes = {}  # row positions moved; hash indexes rebuild on next lookup
+        if snapshot.num_rows and snapshot.column(0).num_chunks > 32:
+            snapshot = snapshot.combine_chunks()  # many small appends: keep scans and takes fast
         self._snapshot = snapshot
         self._polars = None
         self._version = version
         self.last_change = change
+
+    def find(self, column: str, value, version: int | None = None) -> tuple[pa.Table, np.ndarray]:
+        """``(snapshot, row positions)`` where ``column == value``; indexed on large tables."""
+        with self._lock:
+            snap = self.snapshot(version)
+            col = snap.column(column)
+            if value is None:
+                return snap, np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))
+            if snap.num_rows < INDEX_MIN_ROWS:
+                return snap, scan(col, value)
+            index = self._indexes.get(column)
+            if index is None or index.stale(snap.num_rows):
+                index = self._indexes[column] = HashIndex(col)
+            return snap, index.find(col, value)
 
     @property
     def file_count(self) -> int:
