@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print comparable figures (median of several runs). Not tests."""
