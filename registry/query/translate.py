@@ -528,8 +528,8 @@ def record_id(value: Any, target: RegistrySchema, label: str, key: str) -> Any:
     """The id a relation condition compares with: a record's id, or an int-like id."""
     if value is None:
         return None
-    rec_schema = getattr(value, "_schema", None)
-    if isinstance(rec_schema, RegistrySchema):
+    rec_schema = record_schema(value)
+    if rec_schema is not None:
         if rec_schema.name != target.name:
             raise ValidationError(f"{key} expects a {target.name} record, got a {rec_schema.name} record {value!r}")
         rid = getattr(value, "id", None)
@@ -546,13 +546,27 @@ def record_id(value: Any, target: RegistrySchema, label: str, key: str) -> Any:
     return coerce(value, "int", label)
 
 
+def record_schema(value: Any) -> RegistrySchema | None:
+    """The registry schema of a record (its class's ``_schema``), or None for plain values."""
+    if isinstance(value, (str, int, float, bool, bytes)) or isinstance(value, type):
+        return None
+    for holder in (type(value), value):
+        try:
+            found = getattr(holder, "_schema", None)
+        except Exception:  # noqa: BLE001 - a record's __getattr__ may raise anything for unknown names
+            found = None
+        if isinstance(found, RegistrySchema):
+            return found
+    return None
+
+
 def to_arrow(values: Any, kind: str, label: str) -> pa.Array:
     """A large ``in`` list as an Arrow array of the column's type, without a Python loop when possible."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     if _is_pandas(values):
         values = pa.array(values.to_numpy() if hasattr(values, "to_numpy") else values, from_pandas=True)
-    if isinstance(values, list) and values and getattr(values[0], "_schema", None) is not None:
+    if isinstance(values, (list, tuple, set, frozenset)) and values and record_schema(next(iter(values))) is not None:
         values = [getattr(v, "id", None) for v in values]  # records: their ids
     try:
         arr = values if isinstance(values, pa.Array) else pa.array(values, from_pandas=True)
@@ -589,8 +603,8 @@ def _is_nan(value: Any) -> bool:
 
 
 def _is_sequence_of_records(value: Any) -> bool:
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return any(getattr(v, "_schema", None) is not None for v in value)
+    if isinstance(value, (list, tuple, set, frozenset)) and len(value) <= IN_LIST_LIMIT:
+        return any(record_schema(v) is not None for v in value)
     return False
 
 
