@@ -114,9 +114,25 @@ class Lookup:
                 value = self._value(rows)
             self._warn_collision(key)
         else:
-            raise KeyError(key)
+            alias = self._alias(key)
+            if alias is None:
+                raise KeyError(key)
+            return self[alias]
         cache[key] = value
         return value
+
+    def _alias(self, key: str) -> str | None:
+        """``ln_1st_cell`` on a bio registry (whose prefix is ``bt``) -> ``bt_1st_cell``, and back.
+
+        LaminDB's ``Registry.lookup()`` prefixes with ``ln_`` even for bionty registries, while
+        bionty's public lookups use ``bt_``; both spellings resolve so ported code keeps working.
+        """
+        for a, b in (("ln_", "bt_"), ("bt_", "ln_")):
+            if key.startswith(a):
+                other = b + key[len(a):]
+                if other in self._table.single or other in self._table.multi:
+                    return other
+        return None
 
     def _value(self, rows: np.ndarray) -> list:
         if self._return_column is not None:
@@ -143,7 +159,8 @@ class Lookup:
         return FieldError(f"no {model} record with lookup key '{name}' (from {model}.{self._field}){hint}")
 
     def __contains__(self, key) -> bool:
-        return key in self._table.single or key in self._table.multi
+        t = self._table
+        return key in t.single or key in t.multi or (isinstance(key, str) and self._alias(key) is not None)
 
     def __len__(self) -> int:
         return len(self._table.ordered)

@@ -115,7 +115,9 @@ def _log(sc, field: str, m: pl.DataFrame, n_existing: int, new_records: list, cr
     if mapped.height:
         pairs = list(zip(mapped.get_column("value").to_list(), mapped.get_column("name").to_list()))
         shown = ", ".join(f"{v!r} → {n!r}" for v, n in pairs[:10]) + (", ..." if len(pairs) > 10 else "")
-        logger.important(f"{len(pairs)} values resolved to existing {label} records via casing/synonyms: {shown}")
+        logger.important(
+            f"{len(pairs)} value{'s' if len(pairs) != 1 else ''} resolved to existing {label} records via casing/synonyms: {shown}"
+        )
     missing = m.filter(tier == NONE).get_column("value").to_list()
     if not missing:
         return
