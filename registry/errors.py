@@ -53,7 +53,7 @@ def did_you_mean(word: str, choices: Iterable[str], n: int = 3) -> str:
     >>> did_you_mean("nme", ["name", "uid"])
     "; did you mean 'name'?"
     """
-    matches = difflib.get_close_matches(word, list(choices), n=n, cutoff=0.6)
+    matches = difflib.get_close_matches(word, list(dict.fromkeys(choices)), n=n, cutoff=0.6)
     if not matches:
         return ""
     if len(matches) == 1:

@@ -80,9 +80,9 @@ def commit(
         inserts = _with_column(inserts, "id", pa.array(new_ids, pa.int64()))
         if spec.uid_length:
             inserts, new_uids = _fill_uids(inserts, table, spec.uid_length)
-        parts.append(inserts.select(schema.names).cast(schema))
+        parts.append(_conform(inserts, schema))
     if updates is not None and updates.num_rows:
-        parts.append(updates.select(schema.names).cast(schema))
+        parts.append(_conform(updates, schema))
     written = pa.concat_tables(parts) if parts else schema.empty_table()
 
     replaced = np.asarray(written.column("id").to_numpy()[len(new_ids):], dtype=np.int64)
@@ -122,6 +122,15 @@ def commit(
         table._polars = pl.concat([old_pl, pl.from_arrow(written)], rechunk=False)
     table._files += 1
     return CommitResult(new_ids, new_uids, version), next_id
+
+
+def _conform(t: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``t`` with the table's columns in order; columns it lacks are nulls."""
+    unknown = set(t.column_names) - set(schema.names)
+    if unknown:
+        raise KeyError(f"unknown columns {sorted(unknown)}; the table has {schema.names}")
+    cols = [t.column(n) if n in t.column_names else pa.nulls(t.num_rows, f.type) for n, f in zip(schema.names, schema)]
+    return pa.table(cols, names=schema.names).cast(schema)
 
 
 def _with_column(t: pa.Table, name: str, values: pa.Array) -> pa.Table:
