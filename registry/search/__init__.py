@@ -109,6 +109,8 @@ def _source(model: type, qs, roles: list[FieldRole], case_sensitive: bool):
     if qs is not None and not qs._is_all():
         sub = qs.to_polars()
         if sub.height < _SUBSET_SHARE * frame.height:
+            # id order, as in the snapshot, so ties break the same way on both paths
+            sub = sub.sort("id")
             return sub, build(sub, roles, case_sensitive), None
         allowed = frame["id"].is_in(sub["id"].implode()).to_numpy()
     key = (str(getattr(instance, "root", id(instance))), model._schema.table, tuple(roles), case_sensitive)
@@ -190,10 +192,11 @@ def search(scope, string, *, field=None, limit: int | None = 20, case_sensitive:
     frame, cands, allowed = _source(model, qs, roles, case_sensitive)
     rows, scores = _rank.rank(cands, string, limit=limit, allowed=allowed)
     ids = frame["id"].gather(rows).to_numpy()
-    if qs is None:
+    if qs is None or getattr(qs._query, "is_sliced", False):
+        # A slice cannot be ranked (the QuerySet contract); the ids already carry the restriction.
         from registry.queryset import QuerySet
 
-        qs = QuerySet(model)
+        qs = QuerySet(model, qs.instance if qs is not None else None, read_only=getattr(qs, "read_only", False))
     return qs._ranked(ids, scores)
 
 
