@@ -1,0 +1,5 @@
+"""``python -m registry``: the command line (demo, sql, info, compact)."""
+
+from .cli import main
+
+main()
