@@ -92,7 +92,9 @@ class QuerySet:
 
     def order_by(self, *fields: str) -> QuerySet:
         """Order by fields, ``"-field"`` descending; forward relations allowed (``"created_by__handle"``)."""
-        return self._clone(self._query.order_by(*fields))
+        from .fields import field_name
+
+        return self._clone(self._query.order_by(*(f if isinstance(f, str) else field_name(f) for f in fields)))
 
     def distinct(self) -> QuerySet:
         """Rows are never repeated by relation filters; ``distinct`` de-duplicates ``values``/``values_list``."""
@@ -368,8 +370,9 @@ class QuerySet:
         table = table.select(self._df_columns(table))
         if paths:
             table = self._with_include(table, paths, join)
-        frame = table.to_pandas()
-        frame = frame.set_index("id")
+        # Index set from the Arrow column: pandas' set_index copies every column (2x slower).
+        frame = table.drop_columns(["id"]).to_pandas()
+        frame.index = pd.Index(table.column("id").to_numpy(), name="id")
         for p in paths:
             if p in frame.columns and pa.types.is_list(table.schema.field(p).type):
                 # The one per-row Python step: sets are what LaminDB users compare against.

@@ -293,6 +293,7 @@ def test_methods_return_new_query_sets(db):
 def test_order_by(db):
     assert names(ln.ULabel.filter(name__contains="cell").order_by("name")) == ["B cell", "NK cell", "T cell"]
     assert names(ln.ULabel.filter(name__contains="cell").order_by("-id")) == ["NK cell", "B cell", "T cell"]
+    assert names(ln.ULabel.filter(name__contains="cell").order_by(ln.ULabel.name)) == ["B cell", "NK cell", "T cell"]
     by_creator = ln.ULabel.filter(created_by__handle__in=["anna", "bob"]).order_by("-created_by__handle", "name")
     assert names(by_creator) == ["100%", "x' OR 1=1 --", "B cell", "NK cell", "T cell"]
     assert [a.key for a in ln.Artifact.filter().order_by("-run__transform__key").filter(run__isnull=False)] == ["k10", "k11"]

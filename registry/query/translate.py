@@ -379,7 +379,7 @@ class Compiler:
         else:
             order_sql = self.order(query, schema, root, joins, default_order, rank_alias, tiebreak=not distinct)
         sql = f"SELECT {'DISTINCT ' if distinct else ''}{', '.join(select_list)} FROM {from_sql}{joins.sql()}{_where(where_sql)}"
-        if order_sql:
+        if order_sql and not self.at_most_one(query, schema):
             sql += f" ORDER BY {order_sql}"
         if query.high is not None:
             sql += f" LIMIT {int(query.high - query.low)}"
@@ -390,6 +390,26 @@ class Compiler:
         if mode == "exists":
             return f"SELECT 1 AS {q('x')} FROM ({sql}) AS {q('s')} LIMIT 1"
         return sql
+
+    def at_most_one(self, query: Query, schema: RegistrySchema) -> bool:
+        """True when an AND-ed ``unique_field=value`` guarantees at most one row.
+
+        ORDER BY is then dropped: DuckDB plans ``ORDER BY .. LIMIT`` as a Top-N that scans the
+        table instead of probing the unique column's index (6.5 ms instead of 1.4 ms at 10^6).
+        """
+        for where in query.wheres:
+            if where.negated or where.connector != AND:
+                continue
+            for child in where.children:
+                if isinstance(child, Q):
+                    continue
+                key, value = child
+                if value is None or "__" in key.replace("__exact", ""):
+                    continue
+                spec = field_of(schema, key.replace("__exact", ""))
+                if spec is not None and spec.unique and not spec.is_relation:
+                    return True
+        return False
 
     def order(
         self,
