@@ -38,9 +38,11 @@ class Bench:
         note: str = "",
         peer: float | None = None,
         peer_name: str = "",
+        per: int = 1,
     ) -> float:
         """Run ``fn`` ``repeat`` times (``setup`` before each, untimed); record and return the median.
 
+        ``per``: ``fn`` makes that many calls and the figure is per call (latency).
         ``peer`` is a peer's median seconds for the same work, reported as a ratio.
         """
         times = []
@@ -50,9 +52,9 @@ class Bench:
             gc.collect()
             t0 = time.perf_counter()
             fn()
-            times.append(time.perf_counter() - t0)
+            times.append((time.perf_counter() - t0) / per)
         median = statistics.median(times)
-        count = rows if rows is not None else n
+        count = rows if rows is not None else (1 if per > 1 else n)
         row = {
             "operation": operation,
             "n": n,
