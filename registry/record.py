@@ -19,6 +19,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from storage.table import int_values
+
 from storage import ConstraintViolation, Instance, TableSpec
 from storage.instance import ReadOnlyInstance
 
@@ -843,7 +845,7 @@ def _delete_links(cls, inst: Instance, ids: np.ndarray) -> None:
             for c in cols:
                 m = pc.is_in(snap.column(c), pa.array(ids, pa.int64()))
                 mask = m if mask is None else pc.or_(mask, m)
-            hit = snap.filter(mask).column("id").to_numpy()
+            hit = int_values(snap.filter(mask).column("id"))
             if len(hit):
                 inst.delete_rows(f.link_table, hit)
 

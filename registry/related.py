@@ -7,6 +7,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from storage.table import int_values
+
 from .errors import InvalidArgument, ValidationError
 
 
@@ -15,7 +17,7 @@ def _ids_linked(inst, link_table: str, key_col: str, other_col: str, key: int) -
     if not snap.num_rows:
         return np.empty(0, np.int64)
     hit = snap.filter(pc.equal(snap.column(key_col), key))
-    return hit.column(other_col).to_numpy()
+    return int_values(hit.column(other_col))
 
 
 class ManyToManyManager:
@@ -87,13 +89,13 @@ class ManyToManyManager:
         ids = self._target_ids(flat)
         snap = inst.snapshot(self.link_table)
         mask = pc.and_(pc.equal(snap.column(self.source_col), self.record.id), pc.is_in(snap.column(self.target_col), pa.array(ids)))
-        inst.delete_rows(self.link_table, snap.filter(mask).column("id").to_numpy())
+        inst.delete_rows(self.link_table, int_values(snap.filter(mask).column("id")))
 
     def clear(self) -> None:
         inst = self._inst()
         snap = inst.snapshot(self.link_table)
         mask = pc.equal(snap.column(self.source_col), self.record.id)
-        inst.delete_rows(self.link_table, snap.filter(mask).column("id").to_numpy())
+        inst.delete_rows(self.link_table, int_values(snap.filter(mask).column("id")))
 
     def set(self, records) -> None:
         self.clear()

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import write_deltalake
 
-from .table import DELETED, REV, Change, Table, live_rows
+from .table import DELETED, REV, Change, Table, int_values, live_rows
 
 BASE62 = np.frombuffer(b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", dtype=np.uint8)
 
@@ -85,7 +85,7 @@ def commit(
         parts.append(_conform(updates, schema))
     written = pa.concat_tables(parts) if parts else schema.empty_table()
 
-    replaced = np.asarray(written.column("id").to_numpy()[len(new_ids):], dtype=np.int64)
+    replaced = np.asarray(int_values(written.column("id"))[len(new_ids):], dtype=np.int64)
     deleted = np.asarray(delete_ids if delete_ids is not None else [], dtype=np.int64)
     _check_unique(table, written, np.concatenate([replaced, deleted]))
 

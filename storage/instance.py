@@ -28,7 +28,7 @@ from filelock import FileLock
 
 from .commit import CommitResult, commit
 from .engine import Engine
-from .table import DELETED, REV, Table, TableSpec
+from .table import DELETED, REV, Table, TableSpec, int_values
 
 FORMAT = 1
 COMPACT_THRESHOLD = 64  # data files per table before a commit compacts it
@@ -183,7 +183,7 @@ class Instance:
             self._read_state()
             entry = self._state["tables"].get(name, {})
             snap = table.snapshot()
-            max_id = int(snap.column("id").to_numpy().max()) if snap.num_rows else 0
+            max_id = int(int_values(snap.column("id")).max()) if snap.num_rows else 0
             next_id = max(int(entry.get("next_id", 1)), max_id + 1)
             ids = None if delete_ids is None else np.asarray(list(delete_ids) if not isinstance(delete_ids, np.ndarray) else delete_ids, np.int64)
             result, next_id = commit(table, inserts=inserts, updates=updates, delete_ids=ids, next_id=next_id)
@@ -200,7 +200,7 @@ class Instance:
         table = self.table(name)
         with self._thread_lock, self.writer_lock():
             self._refresh_for_write(table)
-            present = np.isin(ids, table.snapshot().column("id").to_numpy())
+            present = np.isin(ids, int_values(table.snapshot().column("id")))
             ids = ids[present]
             if len(ids):
                 self.commit(name, delete_ids=ids)
