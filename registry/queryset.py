@@ -112,11 +112,19 @@ class QuerySet:
         for q in queries:
             if isinstance(q, Q):
                 leaves.extend(v for _, v in q.leaves())
+        root = self.instance.root
         for v in leaves:
-            if isinstance(v, QuerySet) and v.instance is not self.instance:
+            if isinstance(v, QuerySet) and v.instance.root != root:
                 raise InvalidArgument(
                     f"a {v.model.__name__} query set from {v.instance!r} cannot filter {self.model.__name__} records of {self.instance!r}"
                 )
+            for item in v if isinstance(v, (list, tuple)) and len(v) <= 1000 else (v,):
+                inst = item.__dict__.get("_instance") if hasattr(item, "__dict__") and hasattr(type(item), "_fields") else None
+                if inst is not None and inst.root != root:
+                    raise InvalidArgument(
+                        f"{item!r} comes from {inst!r} and cannot filter {self.model.__name__} records of {self.instance!r}; "
+                        f"its id means another record there"
+                    )
 
     def __getitem__(self, k: int | slice):
         if isinstance(k, slice):

@@ -301,6 +301,18 @@ def test_order_by(db):
         ln.Artifact.filter().order_by("ulabels__name").list()
 
 
+def test_reverse_flips_the_ordering(db):
+    qs = ln.ULabel.filter(name__contains="cell")
+    assert names(qs.reverse()) == ["NK cell", "B cell", "T cell"]
+    assert names(qs.order_by("name").reverse()) == ["T cell", "NK cell", "B cell"]
+
+
+def test_unique_equality_needs_no_ordering(db):
+    qs = ln.ULabel.filter(name="axb").order_by("-description")
+    assert "ORDER BY" not in qs._compile().sql
+    assert qs.first().name == "axb" and qs.last().name == "axb" and names(qs[:5]) == ["axb"]
+
+
 def test_slicing_and_indexing(db):
     qs = ln.ULabel.filter().order_by("id")
     all_names = [n for n, *_ in LABELS]
@@ -415,6 +427,20 @@ def test_query_set_values_from_another_instance_are_refused(db, tmp_path):
     other = ln.User.using(_other_instance(tmp_path)).filter(handle="x")
     with pytest.raises(InvalidArgument, match="cannot filter"):
         ln.ULabel.filter(created_by__in=other)
+
+
+def test_records_from_another_instance_are_refused(db, tmp_path):
+    other = _other_instance(tmp_path)
+    stranger = ln.User.using(other).filter().first()
+    with pytest.raises(InvalidArgument, match="comes from"):
+        ln.ULabel.filter(created_by=stranger)
+    with pytest.raises(InvalidArgument, match="comes from"):
+        ln.ULabel.filter(created_by__in=[stranger])
+
+
+def test_query_set_as_in_value_only_for_ids(db):
+    with pytest.raises(ValidationError, match="values_list"):
+        ln.ULabel.filter(name__in=ln.ULabel.filter(name="x")).list()
 
 
 def _other_instance(tmp_path):

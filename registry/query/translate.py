@@ -301,6 +301,11 @@ class Compiler:
             )
         sub = getattr(values, "_query", values)
         if isinstance(sub, Query):
+            if kind != "int":
+                raise ValidationError(
+                    f"{label}__in takes a query set only for ids and relations; for values use "
+                    f"values_list('{label.split('.')[-1]}', flat=True) of the query set"
+                )
             return f"{column} IN ({self.subquery_ids(sub, label)})"
         if isinstance(values, (str, bytes)):
             raise ValidationError(
