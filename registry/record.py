@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from storage.table import int_values
 
-from storage import ConstraintViolation, Instance, TableSpec
+from storage import ConstraintViolation, Instance, MissingRows, TableSpec
 from storage.instance import ReadOnlyInstance
 
 from .errors import (
@@ -769,6 +769,11 @@ def _save_group(cls: type[Record], records: list[Record]) -> None:
         result = inst.commit(cls._schema_table(), inserts=inserts, updates=updates)
     except ConstraintViolation as e:
         raise _integrity_error(cls, e) from None
+    except MissingRows as e:
+        raise DoesNotExist(
+            f"cannot update {cls.__name__} records with id {', '.join(map(str, e.ids[:5].tolist()))}: they were deleted "
+            f"(perhaps by another process); nothing was saved. Create them again with {cls.__name__}(...)"
+        ) from None
     except ReadOnlyInstance as e:
         raise ReadOnlyError(str(e)) from None
     ids = result.ids.tolist()

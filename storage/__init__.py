@@ -3,7 +3,7 @@
 Knows nothing of records or registries; ``registry`` builds on it, never the other way round.
 """
 
-from .commit import CommitResult, ConstraintViolation, random_uids
+from .commit import CommitResult, ConstraintViolation, MissingRows, random_uids
 from .engine import Engine
 from .instance import Instance, InstanceNotFound, ReadOnlyInstance
 from .table import Table, TableSpec
@@ -11,6 +11,7 @@ from .table import Table, TableSpec
 __all__ = [
     "CommitResult",
     "ConstraintViolation",
+    "MissingRows",
     "Engine",
     "Instance",
     "InstanceNotFound",

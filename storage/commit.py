@@ -21,6 +21,14 @@ from .table import DELETED, REV, Change, Table, int_values, live_rows
 BASE62 = np.frombuffer(b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", dtype=np.uint8)
 
 
+class MissingRows(LookupError):
+    """An update or delete names ids that are not (or no longer) in the table."""
+
+    def __init__(self, table: str, ids: np.ndarray):
+        self.table, self.ids = table, ids
+        super().__init__(f"{table} has no rows with id {', '.join(map(str, ids[:5].tolist()))}; they were deleted or never saved")
+
+
 class ConstraintViolation(ValueError):
     """A unique constraint would break. ``column``, ``value`` and ``existing_uid`` say where."""
 
@@ -87,6 +95,11 @@ def commit(
 
     replaced = np.asarray(int_values(written.column("id"))[len(new_ids):], dtype=np.int64)
     deleted = np.asarray(delete_ids if delete_ids is not None else [], dtype=np.int64)
+    touched = np.concatenate([replaced, deleted])
+    if len(touched):
+        missing = touched[~np.isin(touched, int_values(snapshot.column("id")))]
+        if len(missing):
+            raise MissingRows(spec.name, missing)
     _check_unique(table, written, np.concatenate([replaced, deleted]))
 
     rev = base_version + 1
@@ -101,7 +114,8 @@ def commit(
     if stored.num_rows == 0:
         return CommitResult(new_ids, new_uids, base_version), next_id
 
-    write_deltalake(str(table.path), stored, mode="append")
+    # schema_mode="merge": a field added to a Record class later becomes a new column.
+    write_deltalake(str(table.path), stored, mode="append", schema_mode="merge")
     version = base_version + 1
 
     # Follow the change in memory instead of re-reading the table.

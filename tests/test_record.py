@@ -222,3 +222,25 @@ def test_errors_share_one_root():
 def test_missing_attribute_suggests(instance):
     with pytest.raises(FieldError, match="did you mean 'name'"):
         ln.ULabel(name="x").nmae
+
+
+def test_saving_a_record_deleted_elsewhere_fails_cleanly(instance):
+    label = ln.ULabel(name="gone")
+    label.save()
+    ln.ULabel.get(label.id).delete()
+    label.description = "edit"
+    with pytest.raises(DoesNotExist, match="deleted"):
+        label.save()
+    assert len(ln.ULabel._snapshot()) == 0
+
+
+def test_insert_arrow_bulk_path(instance):
+    import pyarrow as pa
+
+    ids = ln.ULabel._insert_arrow(pa.table({"name": ["x", "y"], "description": ["dx", None]}))
+    assert ids.tolist() == [1, 2]
+    assert ln.ULabel.get(name="y").created_by == ln.settings.user
+    with pytest.raises(IntegrityError):
+        ln.ULabel._insert_arrow(pa.table({"name": ["x"]}))
+    with pytest.raises(FieldError, match="nmae"):
+        ln.ULabel._insert_arrow(pa.table({"nmae": ["z"]}))

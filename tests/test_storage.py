@@ -216,3 +216,29 @@ def test_sigkill_during_large_save_leaves_all_or_nothing(tmp_path):
         # every batch present is complete
         outcomes.add(snap.num_rows)
     assert min(outcomes) >= 10
+
+
+def test_updating_a_deleted_row_is_refused(inst):
+    from storage import MissingRows
+
+    inst.commit("thing", inserts=pa.table({"name": ["a"]}))
+    row = inst.snapshot("thing")
+    inst.delete_rows("thing", [1])
+    with pytest.raises(MissingRows, match="id 1"):
+        inst.commit("thing", updates=row)
+    assert inst.snapshot("thing").num_rows == 0
+
+
+def test_a_field_added_later_becomes_a_column(tmp_path):
+    old = TableSpec("t", pa.schema([("id", pa.int64()), ("name", pa.string())]))
+    new = TableSpec("t", pa.schema([("id", pa.int64()), ("name", pa.string()), ("extra", pa.int64())]))
+    a = Instance.open(tmp_path / "evolve")
+    a.register(old)
+    a.commit("t", inserts=pa.table({"name": ["a"]}))
+    b = Instance.open(tmp_path / "evolve")
+    b.register(new)
+    assert b.snapshot("t").to_pydict() == {"id": [1], "name": ["a"], "extra": [None]}
+    b.commit("t", inserts=pa.table({"name": ["b"], "extra": [3]}))
+    c = Instance.open(tmp_path / "evolve")
+    c.register(new)
+    assert c.snapshot("t").to_pydict() == {"id": [1, 2], "name": ["a", "b"], "extra": [None, 3]}
