@@ -158,7 +158,11 @@ class QuerySet:
             for child in where.children:
                 if isinstance(child, Q):
                     continue
-                key = child[0][:-7] if child[0].endswith("__exact") else child[0]
+                key, value = child
+                if key.endswith("__exact"):
+                    key = key[:-7]
+                elif key.endswith("__in") and isinstance(value, (list, tuple, set)) and len(value) <= 1000:
+                    key = key[:-4]  # a short IN list probes the index too; long ones are joined as a table
                 spec = field_of(schema, key) if "__" not in key else None
                 if spec is not None and spec.unique and spec.column and spec.column != "id":
                     self.instance.engine.ensure_index(schema.table, spec.column)
