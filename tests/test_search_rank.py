@@ -239,6 +239,37 @@ class TestTiers:
         assert set(got) == {"epithelial cell of kidney", "kidney loop of Henle thick ascending limb epithelial cell"}
 
 
+class TestLimitShortcuts:
+    """With a limit, tiers are skipped once better tiers fill it; the answer must not change."""
+
+    @pytest.fixture(scope="class")
+    def big(self):
+        rng = np.random.default_rng(0)
+        words = ["cell", "T", "kidney", "neuron", "alpha", "beta", "cellular", "excellent", "type"]
+        n = 30_000  # above the rule tier's "many hits" threshold
+        picks = rng.integers(0, len(words), (n, 3))
+        rows = [{"name": " ".join(words[j] for j in p) + f" {i}"} for i, p in enumerate(picks)]
+        rows += [{"name": "cell"}, {"name": "kidney cell", "synonyms": "cell of kidney|renal cell"}]
+        df = frame(rows)
+        return df, build(df, default_roles(FIELDS, "name"), False)
+
+    @pytest.mark.parametrize("query", ["cell", "ell", "kidney cell", "cel", "alpha beta", "celll", "T cell 17"])
+    @pytest.mark.parametrize("limit", [1, 20, 500])
+    def test_limited_is_prefix_of_unlimited(self, big, query, limit):
+        _, c = big
+        rows_all, scores_all = rank(c, query, limit=None)
+        rows, scores = rank(c, query, limit=limit)
+        assert rows.tolist() == rows_all[:limit].tolist()
+        assert scores.tolist() == scores_all[:limit].tolist()
+
+    def test_batch_limited_is_prefix_too(self, big):
+        _, c = big
+        queries = ["cell", "ell", "kidney cell", "celll"]
+        full = rank_many(c, queries, limit=None)
+        part = rank_many(c, queries, limit=20)
+        assert part.rows() == full.filter(pl.col("rank") <= 20).rows()
+
+
 class TestIdsAndUids:
     DF = frame(
         [

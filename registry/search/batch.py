@@ -60,12 +60,21 @@ def substring_hits(c: Candidates, qf: pl.DataFrame) -> pl.DataFrame:
 
 
 def fuzzy_hits(c: Candidates, qf: pl.DataFrame) -> pl.DataFrame:
-    """rapidfuzz hits above the cut-off for every query of ``qf`` (multi-core, in blocks)."""
-    qf = qf.filter(pl.col("words") != "")
+    """rapidfuzz hits above the cut-off for every query of ``qf`` (multi-core, in blocks).
+
+    Queries go in length order, so each block of queries compares against one narrow slice of
+    the length-sorted choices (see ``Candidates.window``).
+    """
+    qf = (
+        qf.filter(pl.col("words") != "")
+        .with_columns(qlen=pl.col("words").str.len_chars())
+        .sort("qlen", maintain_order=True)
+    )
     if qf.is_empty() or not c.choices:
         return pl.DataFrame(schema=_PAIR_SCHEMA)
     step = max(1, _BLOCK_CELLS // len(c.choices))
     qidx_all = qf["qidx"].to_numpy()
+    qlen_all = qf["qlen"].to_numpy()
     words_all = qf["words"].to_list()
     sorted_all = qf["sorted"].to_list()
     multi_all = (qf["n_tokens"] >= 2).to_numpy()
@@ -73,15 +82,20 @@ def fuzzy_hits(c: Candidates, qf: pl.DataFrame) -> pl.DataFrame:
     parts = []
     for start in range(0, qf.height, step):  # one cdist per block of queries, not per query
         block = slice(start, start + step)
-        best = similarity(words_all[block], c.choices, cut)
+        win = c.window(
+            scoring.length_window(int(qlen_all[block].min()))[0], scoring.length_window(int(qlen_all[block].max()))[1]
+        )
+        if win.stop <= win.start:
+            continue
+        best = similarity(words_all[block], c.choices[win], cut)
         multi = np.flatnonzero(multi_all[block])
         if len(multi):
             reordered = similarity(
-                [sorted_all[block][i] for i in multi], c.sorted_choices, cut / scoring.SORTED_WEIGHT
+                [sorted_all[block][i] for i in multi], c.sorted_choices[win], cut / scoring.SORTED_WEIGHT
             )
             best[multi] = np.maximum(best[multi], reordered * scoring.SORTED_WEIGHT)
         qi, ci = np.nonzero(best)
-        pos = c.choice_pos[ci]
+        pos = c.choice_pos[win.start + ci]
         parts.append(
             pl.DataFrame(
                 {
@@ -95,7 +109,7 @@ def fuzzy_hits(c: Candidates, qf: pl.DataFrame) -> pl.DataFrame:
                 schema=_PAIR_SCHEMA,
             )
         )
-    return pl.concat(parts)
+    return pl.concat(parts) if parts else pl.DataFrame(schema=_PAIR_SCHEMA)
 
 
 def best_per_query(hits: list[pl.DataFrame], limit: int | None) -> pl.DataFrame:

@@ -85,8 +85,10 @@ class Candidates:
     ``fuzzy`` (takes part in the fuzzy tier), ``raw`` (folded value), ``norm`` (padded words)
     and ``nlen`` (length of the words form).
     ``ids``: one row per (record, id or uid value): ``row``, ``fpri``, ``uid``, ``raw``.
-    ``choices``/``choice_pos``: the words form of the fuzzy rows, as a Python list for rapidfuzz,
-    and their positions in ``words``.
+    ``choices``/``choice_pos``/``choice_len``: the words form of the fuzzy rows as a Python list
+    for rapidfuzz, their positions in ``words`` and their lengths, **sorted by length**: a
+    similarity above the cut-off needs a length within a window around the query's, so a query
+    hands rapidfuzz one contiguous slice (``window``) instead of every value.
     """
 
     n_rows: int
@@ -95,6 +97,7 @@ class Candidates:
     ids: pl.DataFrame
     choices: list[str]
     choice_pos: np.ndarray
+    choice_len: np.ndarray
     _sorted_choices: list[str] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -112,6 +115,12 @@ class Candidates:
                         .to_list()
                     )
         return self._sorted_choices
+
+    def window(self, shortest: int, longest: int) -> slice:
+        """The slice of ``choices`` whose length is within [shortest, longest]."""
+        lo = int(np.searchsorted(self.choice_len, shortest, side="left"))
+        hi = int(np.searchsorted(self.choice_len, longest, side="right"))
+        return slice(lo, hi)
 
 
 def _values(frame: pl.DataFrame, pri: int, role: FieldRole) -> pl.LazyFrame:
@@ -167,15 +176,22 @@ def build(frame: pl.DataFrame, roles: Sequence[FieldRole], case_sensitive: bool)
         )
         .collect()
     )
-    fuzzy_pos = words["fuzzy"].arg_true().to_numpy().astype(np.int64)
-    choices = words["w"].gather(fuzzy_pos).to_list()
+    fuzzy = (
+        words.lazy()
+        .with_row_index("pos")
+        .filter(pl.col("fuzzy"))
+        .select("pos", "w", "nlen")
+        .sort("nlen", maintain_order=True)
+        .collect()
+    )
     return Candidates(
         n_rows=frame.height,
         case_sensitive=case_sensitive,
         words=words.drop("w"),
         ids=ids,
-        choices=choices,
-        choice_pos=fuzzy_pos,
+        choices=fuzzy["w"].to_list(),
+        choice_pos=fuzzy["pos"].to_numpy().astype(np.int64),
+        choice_len=fuzzy["nlen"].to_numpy().astype(np.int64),
     )
 
 

@@ -51,14 +51,21 @@ def rule_score(raw_q, words_q, words_len) -> pl.Expr:
     )
 
 
-def rule_hits(c: Candidates, q: QueryForms) -> pl.DataFrame:
-    """Exact, phrase, word-start and substring hits on name-like and text values."""
-    if q.words:
-        hit = pl.col("norm").str.contains(q.words, literal=True)
-        score = rule_score(q.raw, q.words, len(q.words))
-    else:
+# Above this many substring hits, try the exact and phrase tiers alone first (see rule_hits).
+_MANY_HITS = 20_000
+
+
+def rule_hits(c: Candidates, q: QueryForms, limit: int | None = None) -> pl.DataFrame:
+    """Exact, phrase, word-start and substring hits on name-like and text values.
+
+    One pass finds every value containing the query's words; the finer tiers are then scored on
+    those hits only. A very common query ("cell") hits most values, and scoring them all would
+    cost several passes plus the strings' copy; then, when the exact and phrase tiers alone
+    (numeric columns, one more pass) already give ``limit`` records, the lower tiers cannot
+    reach the result and are skipped.
+    """
+    if not q.words:
         # Only separators ("*_*", "%%%"): no words to compare, so compare the raw text.
-        hit = pl.col("raw").str.contains(q.raw, literal=True)
         cover = scoring.coverage(len(q.raw), pl.col("raw").str.len_chars())
         score = (
             pl.when(pl.col("raw") == q.raw)
@@ -67,12 +74,33 @@ def rule_hits(c: Candidates, q: QueryForms) -> pl.DataFrame:
             .then(scoring.in_band(scoring.WORD_START, cover))
             .otherwise(scoring.in_band(scoring.SUBSTRING, cover))
         )
-    return c.words.lazy().filter(hit).select("row", "fpri", score=score).collect()
+        return c.words.lazy().filter(pl.col("raw").str.contains(q.raw, literal=True)).select("row", "fpri", score=score).collect()
+    hit = c.words.lazy().select(hit=pl.col("norm").str.contains(q.words, literal=True)).collect()["hit"]
+    if limit is not None and hit.sum() > _MANY_HITS:
+        cover = scoring.coverage(len(q.words), pl.col("nlen"))
+        top = (
+            c.words.lazy()
+            .filter(
+                (pl.col("raw") == q.raw)
+                | (~pl.col("text") & pl.col("norm").str.contains(f" {q.words} ", literal=True))
+            )
+            .select(
+                "row",
+                "fpri",
+                score=pl.when(pl.col("raw") == q.raw)
+                .then(pl.lit(scoring.EXACT))
+                .otherwise(scoring.in_band(scoring.PHRASE, cover)),
+            )
+            .collect()
+        )
+        if top.height >= limit and top["row"].n_unique() >= limit:
+            return top
+    return c.words.filter(hit).lazy().select("row", "fpri", score=rule_score(q.raw, q.words, len(q.words))).collect()
 
 
 def id_hits(c: Candidates, q: QueryForms) -> pl.DataFrame:
-    """Exact ids and uids (100) and id prefixes (substring band)."""
-    if c.ids.is_empty():
+    """Exact ids and uids (100) and id prefixes (substring band); ids never contain whitespace."""
+    if c.ids.is_empty() or any(ch.isspace() for ch in q.original):
         return pl.DataFrame(schema=_HITS_SCHEMA)
     uid, raw = pl.col("uid"), pl.col("raw")
     exact = (uid & (raw == q.original)) | (~uid & (raw == q.raw))
@@ -90,20 +118,18 @@ def all_words_hits(c: Candidates, q: QueryForms) -> pl.DataFrame:
     """Values containing every query word, in any order ("cell T" -> "T cell").
 
     The last word typed may be incomplete, so it only has to start a word; the others must be
-    whole words (otherwise "t" in "t-cel" would match every word starting with "t").
+    whole words (otherwise "t" in "t-cel" would match every word starting with "t"). One pass
+    over all values tests the longest pattern (usually the most selective); the others are
+    tested on its hits only.
     """
     if len(q.tokens) < 2:
         return pl.DataFrame(schema=_HITS_SCHEMA)
     *complete, last = q.tokens
-    patterns = {f" {t} " for t in complete} | {f" {last}"}
-    every = pl.all_horizontal([pl.col("norm").str.contains(p, literal=True) for p in sorted(patterns)])
+    patterns = sorted({f" {t} " for t in complete} | {f" {last}"}, key=len, reverse=True)
+    first = c.words.lazy().filter(pl.col("fuzzy") & pl.col("norm").str.contains(patterns[0], literal=True)).collect()
+    rest = pl.all_horizontal([pl.col("norm").str.contains(p, literal=True) for p in patterns[1:]])
     cover = scoring.coverage(len(q.words), pl.col("nlen"))
-    return (
-        c.words.lazy()
-        .filter(pl.col("fuzzy") & every)
-        .select("row", "fpri", score=scoring.in_band(scoring.ALL_WORDS, cover))
-        .collect()
-    )
+    return first.lazy().filter(rest).select("row", "fpri", score=scoring.in_band(scoring.ALL_WORDS, cover)).collect()
 
 
 def similarity(queries: list[str], choices: list[str], cutoff: float) -> np.ndarray:
@@ -113,16 +139,25 @@ def similarity(queries: list[str], choices: list[str], cutoff: float) -> np.ndar
     )
 
 
-def fuzzy_hits(c: Candidates, q: QueryForms) -> pl.DataFrame:
-    """Values similar to the query (typos, missing spaces, word order) above the cut-off."""
+def fuzzy_hits(c: Candidates, q: QueryForms, *, reordered: bool = True) -> pl.DataFrame:
+    """Values similar to the query (typos, missing spaces, word order) above the cut-off.
+
+    Only values whose length can reach the cut-off are compared (a slice of the length-sorted
+    choices), which skips most of a large registry for short queries. ``reordered`` adds the
+    word-sorted comparison for multi-word queries ("cell dendritc" ~ "dendritic cell").
+    """
     if not q.words or not c.choices:
         return pl.DataFrame(schema=_HITS_SCHEMA)
-    best = similarity([q.words], c.choices, scoring.FUZZY_CUTOFF)[0]
-    if len(q.tokens) >= 2:
-        reordered = similarity([q.sorted], c.sorted_choices, scoring.FUZZY_CUTOFF / scoring.SORTED_WEIGHT)[0]
+    win = c.window(*scoring.length_window(len(q.words)))
+    if win.stop <= win.start:
+        return pl.DataFrame(schema=_HITS_SCHEMA)
+    best = similarity([q.words], c.choices[win], scoring.FUZZY_CUTOFF)[0]
+    if reordered and len(q.tokens) >= 2:
+        cut = scoring.FUZZY_CUTOFF / scoring.SORTED_WEIGHT
+        reordered = similarity([q.sorted], c.sorted_choices[win], cut)[0]
         best = np.maximum(best, reordered * scoring.SORTED_WEIGHT)
     found = np.flatnonzero(best)
-    pos = c.choice_pos[found]
+    pos = c.choice_pos[win.start + found]
     return pl.DataFrame(
         {
             "row": c.words["row"].gather(pos),
@@ -146,20 +181,29 @@ def decode_score() -> pl.Expr:
 
 
 def best_per_row(hits: list[pl.DataFrame], limit: int | None) -> pl.DataFrame:
-    """Each record once, by its best hit; best first, ties by field priority then position."""
-    best = (
-        pl.concat(hits, how="vertical_relaxed")
-        .lazy()
-        .group_by("row")
-        .agg(key=sort_key().max())
-    )
+    """Each record once, by its best hit; best first, ties by field priority then position.
+
+    With a limit, the best ``4 x limit`` hits (one O(n) ``top_k``) usually hold ``limit``
+    distinct records, and then they are the answer: every other hit sorts after them. Only
+    when records repeat so much that they do not, all hits are grouped per record.
+    """
+    every = pl.concat(hits, how="vertical_relaxed").lazy().select("row", key=sort_key())
+    if limit is not None:
+        head = every.top_k(4 * limit, by=["key", "row"], reverse=[False, True]).collect()
+        if head.height < 4 * limit or head["row"].n_unique() >= limit:
+            every = head.lazy()
+    best = every.group_by("row").agg(pl.col("key").max())
     if limit is not None:
         best = best.top_k(limit, by=["key", "row"], reverse=[False, True])
-    return (
-        best.sort(["key", "row"], descending=[True, False])
-        .select("row", score=decode_score())
-        .collect()
-    )
+    return best.sort(["key", "row"], descending=[True, False]).select("row", score=decode_score()).collect()
+
+
+def _distinct_rows(hits: list[pl.DataFrame], enough: int) -> int:
+    """Number of distinct records hit (exact only when it matters: below ``enough``)."""
+    total = sum(h.height for h in hits)
+    if total < enough:
+        return total
+    return pl.concat([h["row"] for h in hits if h.height]).n_unique()
 
 
 def restrict(hits: pl.DataFrame, allowed: np.ndarray | None) -> pl.DataFrame:
@@ -193,9 +237,13 @@ def rank(
         rows = np.arange(c.n_rows, dtype=np.int64) if allowed is None else np.flatnonzero(allowed)
         rows = rows if limit is None else rows[:limit]
         return rows, np.zeros(len(rows))
-    hits = [restrict(h, allowed) for h in (rule_hits(c, q), id_hits(c, q), all_words_hits(c, q))]
+    words_hits = restrict(all_words_hits(c, q), allowed)
+    # (with a subset, tier shortcuts that count hits would count records outside it)
+    hits = [restrict(rule_hits(c, q, limit if allowed is None else None), allowed), restrict(id_hits(c, q), allowed), words_hits]
     # Bands are disjoint: once the rule tiers fill the limit, no fuzzy hit can enter it.
-    if limit is None or sum(h.height for h in hits) < limit or best_per_row(hits, None).height < limit:
-        hits.append(restrict(fuzzy_hits(c, q), allowed))
+    if limit is None or _distinct_rows(hits, limit) < limit:
+        # Reordered words were found by the all-words tier already; the word-sorted similarity
+        # pass is only needed for reordered words *with* a typo.
+        hits.append(restrict(fuzzy_hits(c, q, reordered=words_hits.is_empty()), allowed))
     ranked = best_per_row(hits, limit)
     return ranked["row"].to_numpy().astype(np.int64), ranked["score"].to_numpy()

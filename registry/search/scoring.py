@@ -29,6 +29,7 @@ with many weak hits cannot outrank a record with one exact hit.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 EXACT = 100.0
@@ -44,6 +45,15 @@ FUZZY_CUTOFF = 75.0
 # as in rapidfuzz's WRatio, so the order the user typed wins ties.
 SORTED_WEIGHT = 0.95
 _SPREAD = 9.99
+
+
+def length_window(query_len: int, cutoff: float = FUZZY_CUTOFF) -> tuple[int, int]:
+    """Lengths a value can have and still reach ``cutoff`` in rapidfuzz ``ratio`` against the query.
+
+    ``ratio = 200 * LCS / (len(q) + len(v))`` and ``LCS <= min(len(q), len(v))``, so
+    ``len(v)`` must lie in ``[len(q) * c / (200 - c), len(q) * (200 - c) / c]``.
+    """
+    return int(query_len * cutoff / (200.0 - cutoff)), int(np.ceil(query_len * (200.0 - cutoff) / cutoff))
 
 
 def coverage(query_len: pl.Expr | int, value_len: pl.Expr) -> pl.Expr:
