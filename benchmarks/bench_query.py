@@ -30,7 +30,10 @@ def build(path: Path, n: int, n_users: int = 1000) -> None:
     creators = rng.choice(np.asarray(user_ids), size=n).tolist()
     order = rng.permutation(n).tolist()  # names in random order, so no scan gets lucky on sorted data
     ln.save(
-        [ln.ULabel(name=f"label {i}", description=f"group {i % 1000}", created_by_id=c) for i, c in zip(order, creators)]
+        [
+            ln.ULabel(name=f"label {i}", description=f"group {i % 1000}", created_by_id=c)
+            for i, c in zip(order, creators, strict=True)
+        ]
     )
     print(f"built {n:,} ULabels in {time.perf_counter() - t0:.1f} s", flush=True)
 
@@ -51,15 +54,33 @@ def main() -> None:
             fn()  # warm: table load into DuckDB, lazy index build
             bench.measure(op, n, fn, repeat=repeat, rows=rows or 1, note=note)
 
-        measure("filter(name=x).df()", lambda: ln.ULabel.filter(name=f"label {mid}").df(), note="unique column, ART index")
+        measure(
+            "filter(name=x).df()", lambda: ln.ULabel.filter(name=f"label {mid}").df(), note="unique column, ART index"
+        )
         measure("filter(name=x).count()", lambda: ln.ULabel.filter(name=f"label {mid}").count())
         measure("filter(name=x).first()", lambda: ln.ULabel.filter(name=f"label {mid}").first())
         prefix = f"label {mid // 100}"
-        measure("filter(name__startswith=p).df()", lambda: ln.ULabel.filter(name__startswith=prefix).df(), note=f"prefix '{prefix}'")
-        measure("filter(description=x).count()", lambda: ln.ULabel.filter(description="group 7").count(), note=f"{n // 1000:,} hits, no index")
+        measure(
+            "filter(name__startswith=p).df()",
+            lambda: ln.ULabel.filter(name__startswith=prefix).df(),
+            note=f"prefix '{prefix}'",
+        )
+        measure(
+            "filter(description=x).count()",
+            lambda: ln.ULabel.filter(description="group 7").count(),
+            note=f"{n // 1000:,} hits, no index",
+        )
         measure("filter(description=x).df()", lambda: ln.ULabel.filter(description="group 7").df(), rows=n // 1000)
-        measure("filter(name__icontains=s).count()", lambda: ln.ULabel.filter(name__icontains="99999").count(), note="full scan")
-        measure("filter(created_by__handle=x).count()", lambda: ln.ULabel.filter(created_by__handle="user7").count(), note="FK subquery")
+        measure(
+            "filter(name__icontains=s).count()",
+            lambda: ln.ULabel.filter(name__icontains="99999").count(),
+            note="full scan",
+        )
+        measure(
+            "filter(created_by__handle=x).count()",
+            lambda: ln.ULabel.filter(created_by__handle="user7").count(),
+            note="FK subquery",
+        )
         measure("exclude(created_by__handle=x).count()", lambda: ln.ULabel.exclude(created_by__handle="user7").count())
         measure("count() all", lambda: ln.ULabel.filter().count(), note="snapshot, no SQL")
         measure("Registry.df() (limit 100)", lambda: ln.ULabel.df())
@@ -68,7 +89,12 @@ def main() -> None:
         rng = np.random.default_rng(1)
         hits = rng.choice(n, size=m // 2, replace=False)
         values = [f"label {i}" for i in hits] + [f"missing {i}" for i in range(m - m // 2)]
-        measure(f"filter(name__in=<{m:,}>).count()", lambda: ln.ULabel.filter(name__in=values).count(), rows=m, note="Arrow table join")
+        measure(
+            f"filter(name__in=<{m:,}>).count()",
+            lambda: ln.ULabel.filter(name__in=values).count(),
+            rows=m,
+            note="Arrow table join",
+        )
         measure(f"filter(name__in=<{m:,}>).to_arrow()", lambda: ln.ULabel.filter(name__in=values).to_arrow(), rows=m)
         measure(f"filter(name__in=<{m:,}>).df()", lambda: ln.ULabel.filter(name__in=values).df(), rows=m // 2)
 

@@ -12,8 +12,9 @@ the default instance never changes (no process-global switch).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -70,7 +71,14 @@ class QuerySet:
     >>> qs.count(), qs.first(), qs.df()  # doctest: +SKIP
     """
 
-    def __init__(self, model: type[Record], instance: Instance | None = None, *, read_only: bool = False, _query: Query | None = None):
+    def __init__(
+        self,
+        model: type[Record],
+        instance: Instance | None = None,
+        *,
+        read_only: bool = False,
+        _query: Query | None = None,
+    ):
         self.model = model
         self.instance: Instance = model._resolve_instance(instance)
         self.read_only = bool(read_only or self.instance.read_only)
@@ -119,7 +127,11 @@ class QuerySet:
                     f"a {v.model.__name__} query set from {v.instance!r} cannot filter {self.model.__name__} records of {self.instance!r}"
                 )
             for item in v if isinstance(v, (list, tuple)) and len(v) <= 1000 else (v,):
-                inst = item.__dict__.get("_instance") if hasattr(item, "__dict__") and hasattr(type(item), "_fields") else None
+                inst = (
+                    item.__dict__.get("_instance")
+                    if hasattr(item, "__dict__") and hasattr(type(item), "_fields")
+                    else None
+                )
                 if inst is not None and inst.root != root:
                     raise InvalidArgument(
                         f"{item!r} comes from {inst!r} and cannot filter {self.model.__name__} records of {self.instance!r}; "
@@ -265,7 +277,9 @@ class QuerySet:
         """Exactly one record, else ``DoesNotExist`` / ``MultipleResultsFound``."""
         rows = self._clone(self._query.slice(0, 2)).list()
         if not rows:
-            raise DoesNotExist(f"{self.model.__name__} matching query does not exist; use .one_or_none() to get None instead")
+            raise DoesNotExist(
+                f"{self.model.__name__} matching query does not exist; use .one_or_none() to get None instead"
+            )
         if len(rows) > 1:
             raise MultipleResultsFound(
                 f"{self.model.__name__} query matched more than one record; narrow the filter or use .first()"
@@ -296,16 +310,22 @@ class QuerySet:
         elif isinstance(idlike, str):
             qs, what = self.filter(uid__startswith=idlike), f"uid '{idlike}'"
         elif idlike is not None:
-            raise InvalidArgument(f"get() takes an int id or a str uid (or prefix), got {type(idlike).__name__} {idlike!r}")
+            raise InvalidArgument(
+                f"get() takes an int id or a str uid (or prefix), got {type(idlike).__name__} {idlike!r}"
+            )
         elif not expressions:
-            raise InvalidArgument(f"{self.model.__name__}.get() needs an id, a uid or field expressions, e.g. get(name='...')")
+            raise InvalidArgument(
+                f"{self.model.__name__}.get() needs an id, a uid or field expressions, e.g. get(name='...')"
+            )
         else:
             qs, what = self.filter(**expressions), ", ".join(f"{k}={v!r}" for k, v in expressions.items())
         rows = qs._clone(qs._query.slice(0, 2)).list()
         if not rows:
             raise DoesNotExist(f"{self.model.__name__} matching {what} does not exist")
         if len(rows) > 1:
-            raise MultipleResultsFound(f"get() returned more than one {self.model.__name__} for {what}; use filter(...) to get them all")
+            raise MultipleResultsFound(
+                f"get() returned more than one {self.model.__name__} for {what}; use filter(...) to get them all"
+            )
         return rows[0]
 
     def delete(self) -> int:
@@ -315,7 +335,11 @@ class QuerySet:
                 f"this {self.model.__name__} query set is read-only ({self.instance!r}, opened with using()); "
                 f"connect with registry.init('{self.instance.root}') to delete"
             )
-        ids = self._run(self._compile("ids")).column(0).to_numpy() if not self._is_all() else self.model._snapshot(self.instance).column("id").to_numpy()
+        ids = (
+            self._run(self._compile("ids")).column(0).to_numpy()
+            if not self._is_all()
+            else self.model._snapshot(self.instance).column("id").to_numpy()
+        )
         if not len(ids):
             return 0
         from .record import _delete_links
@@ -343,10 +367,20 @@ class QuerySet:
         table = self._values_table(fields)
         if flat:
             return table.column(0).to_pylist()
-        return list(zip(*(table.column(i).to_pylist() for i in range(table.num_columns)))) if table.num_rows else []
+        return (
+            list(zip(*(table.column(i).to_pylist() for i in range(table.num_columns)), strict=True))
+            if table.num_rows
+            else []
+        )
 
     # -- DataFrame -------------------------------------------------------------------------
-    def df(self, include: str | Sequence[str] | None = None, join: str = "inner", limit: int | None = None, _registry: bool = False) -> pd.DataFrame:
+    def df(
+        self,
+        include: str | Sequence[str] | None = None,
+        join: str = "inner",
+        limit: int | None = None,
+        _registry: bool = False,
+    ) -> pd.DataFrame:
         """The query set as a pandas DataFrame indexed by ``id``.
 
         Columns: ``uid``, the direct fields (without ``updated_at``), then FK ids as

@@ -67,7 +67,15 @@ def test_df_limit_none_returns_everything(db):
 
 def test_df_columns_are_direct_fields_without_updated_at(db):
     frame = ln.ULabel.df()
-    assert list(frame.columns) == ["uid", "name", "description", "reference", "reference_type", "created_at", "created_by_id"]
+    assert list(frame.columns) == [
+        "uid",
+        "name",
+        "description",
+        "reference",
+        "reference_type",
+        "created_at",
+        "created_by_id",
+    ]
     assert "updated_at" not in frame.columns and "id" not in frame.columns
     arts = ln.Artifact.df()
     assert list(arts.columns)[-2:] == ["run_id", "created_by_id"]
@@ -126,7 +134,7 @@ def test_include_many_to_many_gives_a_set_per_record(db):
 
 def test_include_reverse_relations(db):
     frame = ln.ULabel.filter(name__in=["Label 1", "Label 2", "Label 3"]).df(include="artifacts__key", join="left")
-    by_name = dict(zip(frame["name"], frame["artifacts__key"]))
+    by_name = dict(zip(frame["name"], frame["artifacts__key"], strict=True))
     assert by_name == {"Label 1": {"a1"}, "Label 2": {"a1", "a3"}, "Label 3": set()}
     users = ln.User.df(include="created_ulabels__name", join="left")
     anna = users[users["handle"] == "anna"].iloc[0]

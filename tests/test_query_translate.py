@@ -28,7 +28,10 @@ GOLDEN = Path(__file__).parent / "golden" / "query_sql.txt"
 def _fields(extra, fk_user=True, relations=()):
     fields = [F("id", "int", "id", nullable=False, unique=True), F("uid", "str", "uid", nullable=False, unique=True)]
     fields += extra
-    fields += [F("created_at", "datetime", "created_at", nullable=False), F("updated_at", "datetime", "updated_at", nullable=False)]
+    fields += [
+        F("created_at", "datetime", "created_at", nullable=False),
+        F("updated_at", "datetime", "updated_at", nullable=False),
+    ]
     if fk_user:
         fields.append(F("created_by", "fk", "created_by_id", target="User"))
     fields += list(relations)
@@ -55,7 +58,14 @@ def make_schemas():
         _fields(
             [F("name", "str", "name", nullable=False), F("description", "str", "description")],
             relations=[
-                F("artifacts", "reverse_m2m", target="Artifact", link_table="artifact_ulabels", link_source="ulabel_id", link_target="artifact_id")
+                F(
+                    "artifacts",
+                    "reverse_m2m",
+                    target="Artifact",
+                    link_table="artifact_ulabels",
+                    link_source="ulabel_id",
+                    link_target="artifact_id",
+                )
             ],
         ),
     )
@@ -71,7 +81,16 @@ def make_schemas():
                 F("meta", "json", "meta"),
                 F("run", "fk", "run_id", target="Run"),
             ],
-            relations=[F("ulabels", "m2m", target="ULabel", link_table="artifact_ulabels", link_source="artifact_id", link_target="ulabel_id")],
+            relations=[
+                F(
+                    "ulabels",
+                    "m2m",
+                    target="ULabel",
+                    link_table="artifact_ulabels",
+                    link_source="artifact_id",
+                    link_target="ulabel_id",
+                )
+            ],
         ),
         name_field="key",
     )
@@ -83,15 +102,40 @@ def make_schemas():
             relations=[F("artifacts", "reverse_fk", target="Artifact", remote_column="run_id")],
         ),
     )
-    transform = R("Transform", "transform", _fields([F("key", "str", "key")], relations=[F("runs", "reverse_fk", target="Run", remote_column="transform_id")]), name_field="key")
+    transform = R(
+        "Transform",
+        "transform",
+        _fields(
+            [F("key", "str", "key")], relations=[F("runs", "reverse_fk", target="Run", remote_column="transform_id")]
+        ),
+        name_field="key",
+    )
     celltype = R(
         "CellType",
         "celltype",
         _fields(
-            [F("name", "str", "name", nullable=False), F("ontology_id", "str", "ontology_id"), F("synonyms", "str", "synonyms")],
+            [
+                F("name", "str", "name", nullable=False),
+                F("ontology_id", "str", "ontology_id"),
+                F("synonyms", "str", "synonyms"),
+            ],
             relations=[
-                F("parents", "m2m", target="CellType", link_table="celltype_parents", link_source="from_celltype_id", link_target="to_celltype_id"),
-                F("children", "reverse_m2m", target="CellType", link_table="celltype_parents", link_source="to_celltype_id", link_target="from_celltype_id"),
+                F(
+                    "parents",
+                    "m2m",
+                    target="CellType",
+                    link_table="celltype_parents",
+                    link_source="from_celltype_id",
+                    link_target="to_celltype_id",
+                ),
+                F(
+                    "children",
+                    "reverse_m2m",
+                    target="CellType",
+                    link_table="celltype_parents",
+                    link_source="to_celltype_id",
+                    link_target="from_celltype_id",
+                ),
             ],
         ),
     )
@@ -119,7 +163,15 @@ def _namespace():
 
     def ranked(query, ids):
         n = len(ids)
-        return query.with_rank(pa.table({"id": pa.array(ids, pa.int64()), "score": pa.array(np.linspace(1, 0, n)), "pos": pa.array(np.arange(n))}))
+        return query.with_rank(
+            pa.table(
+                {
+                    "id": pa.array(ids, pa.int64()),
+                    "score": pa.array(np.linspace(1, 0, n)),
+                    "pos": pa.array(np.arange(n)),
+                }
+            )
+        )
 
     ns = {name: Query(name) for name in S}
     ns.update(
@@ -143,7 +195,7 @@ def render(expr: str) -> str:
         result = compile_query(S, result)
     text = f"{result.sql}\nparams: {result.params!r}"
     if result.tables:
-        text += f"\ntables: {({k: v.num_rows for k, v in result.tables.items()})!r}"
+        text += f"\ntables: { ({k: v.num_rows for k, v in result.tables.items()})!r}"
     return text
 
 
@@ -274,7 +326,12 @@ def test_negative_slices_are_rejected():
 
 @pytest.mark.parametrize(
     "outer,inner,expected",
-    [((10, 20), (2, 5), (12, 15)), ((10, 20), (5, 50), (15, 20)), ((0, None), (3, None), (3, None)), ((10, 12), (5, 9), (12, 12))],
+    [
+        ((10, 20), (2, 5), (12, 15)),
+        ((10, 20), (5, 50), (15, 20)),
+        ((0, None), (3, None), (3, None)),
+        ((10, 12), (5, 9), (12, 12)),
+    ],
 )
 def test_slices_compose(outer, inner, expected):
     q = Query("ULabel").slice(*outer).slice(*inner)
@@ -291,7 +348,9 @@ def test_unknown_field_names_the_field_registry_and_closest_names():
 
 
 def test_unknown_field_after_a_relation_names_the_related_registry():
-    with pytest.raises(FieldError, match=r"Unknown field 'handel' on User \(in 'created_by__handel'\); did you mean 'handle'"):
+    with pytest.raises(
+        FieldError, match=r"Unknown field 'handel' on User \(in 'created_by__handel'\); did you mean 'handle'"
+    ):
         translate(S, "ULabel", Q(created_by__handel="x"))
 
 
@@ -426,9 +485,15 @@ def test_large_in_of_records_uses_their_ids():
 @pytest.fixture(scope="module")
 def con():
     c = duckdb.connect()
-    c.execute('CREATE TABLE "user" (id BIGINT, uid VARCHAR, handle VARCHAR, name VARCHAR, created_at TIMESTAMPTZ, updated_at TIMESTAMPTZ)')
-    c.execute("INSERT INTO \"user\" VALUES (1, 'u1', 'anna', 'Anna', now(), now()), (2, 'u2', 'bob', NULL, now(), now())")
-    c.execute('CREATE TABLE ulabel (id BIGINT, uid VARCHAR, name VARCHAR, description VARCHAR, created_at TIMESTAMPTZ, updated_at TIMESTAMPTZ, created_by_id BIGINT)')
+    c.execute(
+        'CREATE TABLE "user" (id BIGINT, uid VARCHAR, handle VARCHAR, name VARCHAR, created_at TIMESTAMPTZ, updated_at TIMESTAMPTZ)'
+    )
+    c.execute(
+        "INSERT INTO \"user\" VALUES (1, 'u1', 'anna', 'Anna', now(), now()), (2, 'u2', 'bob', NULL, now(), now())"
+    )
+    c.execute(
+        "CREATE TABLE ulabel (id BIGINT, uid VARCHAR, name VARCHAR, description VARCHAR, created_at TIMESTAMPTZ, updated_at TIMESTAMPTZ, created_by_id BIGINT)"
+    )
     rows = [
         (1, "T cell", "x"),
         (2, "B cell", None),
@@ -440,11 +505,18 @@ def con():
         (8, "back\\slash", None),
     ]
     for i, name, desc in rows:
-        c.execute("INSERT INTO ulabel VALUES (?, ?, ?, ?, now(), now(), ?)", [i, f"l{i}", name, desc, 1 if i % 2 else (None if i == 8 else 2)])
+        c.execute(
+            "INSERT INTO ulabel VALUES (?, ?, ?, ?, now(), now(), ?)",
+            [i, f"l{i}", name, desc, 1 if i % 2 else (None if i == 8 else 2)],
+        )
     c.execute("CREATE TABLE artifact_ulabels (artifact_id BIGINT, ulabel_id BIGINT)")
     c.execute("INSERT INTO artifact_ulabels VALUES (10, 1), (10, 2), (11, 1), (12, 3)")
-    c.execute('CREATE TABLE artifact (id BIGINT, uid VARCHAR, "key" VARCHAR, size BIGINT, score DOUBLE, is_latest BOOLEAN, meta JSON, run_id BIGINT, created_at TIMESTAMPTZ, updated_at TIMESTAMPTZ, created_by_id BIGINT)')
-    c.execute("INSERT INTO artifact VALUES (10,'a10','k10',1,0.1,true,NULL,NULL,now(),now(),1), (11,'a11','k11',2,0.2,true,NULL,NULL,now(),now(),2), (12,'a12','k12',3,0.3,false,NULL,NULL,now(),now(),NULL), (13,'a13','k13',4,0.4,true,NULL,NULL,now(),now(),1)")
+    c.execute(
+        'CREATE TABLE artifact (id BIGINT, uid VARCHAR, "key" VARCHAR, size BIGINT, score DOUBLE, is_latest BOOLEAN, meta JSON, run_id BIGINT, created_at TIMESTAMPTZ, updated_at TIMESTAMPTZ, created_by_id BIGINT)'
+    )
+    c.execute(
+        "INSERT INTO artifact VALUES (10,'a10','k10',1,0.1,true,NULL,NULL,now(),now(),1), (11,'a11','k11',2,0.2,true,NULL,NULL,now(),now(),2), (12,'a12','k12',3,0.3,false,NULL,NULL,now(),now(),NULL), (13,'a13','k13',4,0.4,true,NULL,NULL,now(),now(),1)"
+    )
     return c
 
 
@@ -502,7 +574,9 @@ def test_same_call_conditions_share_the_related_record(con):
     # Artifact 10 has labels "T cell" (desc x) and "B cell" (desc NULL).
     one_call = Q(ulabels__name="B cell", ulabels__description="x")
     assert run_ids(con, "Artifact", one_call) == []
-    out = compile_query(S, Query("Artifact").filter(ulabels__name="B cell").filter(ulabels__description="x"), mode="ids")
+    out = compile_query(
+        S, Query("Artifact").filter(ulabels__name="B cell").filter(ulabels__description="x"), mode="ids"
+    )
     assert [r[0] for r in con.execute(out.sql, out.params).fetchall()] == [10]
 
 

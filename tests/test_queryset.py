@@ -56,7 +56,7 @@ def data_dir(tmp_path_factory):
         ln.Artifact(key="k12", size=3),
         ln.Artifact(key="k13"),
     ]
-    for a, creator in zip(arts, [anna, bob, None, anna]):
+    for a, creator in zip(arts, [anna, bob, None, anna], strict=True):
         if creator is not None:
             a.created_by = creator
     ln.save(arts)
@@ -66,7 +66,10 @@ def data_dir(tmp_path_factory):
     arts[2].ulabels.add(by_name["x' OR 1=1 --"])
     lym = bt.CellType(name="lymphocyte", ontology_id="CL:0000542")
     lym.save()
-    cts = [bt.CellType(name=n, ontology_id=o) for n, o in [("T cell", "CL:0000084"), ("B cell", "CL:0000236"), ("NK cell", "CL:0000623")]]
+    cts = [
+        bt.CellType(name=n, ontology_id=o)
+        for n, o in [("T cell", "CL:0000084"), ("B cell", "CL:0000236"), ("NK cell", "CL:0000623")]
+    ]
     ln.save(cts)
     for ct in cts:
         ct.parents.add(lym)
@@ -131,7 +134,7 @@ def test_isnull_false_and_datetime_lookups(db):
     assert len(ln.ULabel.filter(description__isnull=False)) == 6
     first = ln.ULabel.get(name="T cell")
     assert ln.ULabel.filter(created_at__lte=first.created_at).count() >= 1
-    future = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
+    future = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
     assert ln.ULabel.filter(created_at__gt=future).count() == 0
     assert ln.ULabel.filter(created_at__lt=future.isoformat()).count() == len(LABELS)
     assert ln.ULabel.filter(created_at__range=("2000-01-01", future)).count() == len(LABELS)
@@ -178,7 +181,14 @@ def test_large_in_list_goes_through_an_arrow_table(db):
 def test_q_or_and_not(db):
     assert names(ln.ULabel.filter(Q(name="T cell") | Q(name="B cell"))) == ["T cell", "B cell"]
     assert names(ln.ULabel.filter(Q(name__contains="cell") & ~Q(name__startswith="N"))) == ["T cell", "B cell"]
-    assert names(ln.ULabel.filter(~Q(name__contains="cell"))) == ["x' OR 1=1 --", "100%", "a_b", "axb", ";", "back\\slash"]
+    assert names(ln.ULabel.filter(~Q(name__contains="cell"))) == [
+        "x' OR 1=1 --",
+        "100%",
+        "a_b",
+        "axb",
+        ";",
+        "back\\slash",
+    ]
     nested = (Q(name__endswith="cell") | Q(name__contains="%")) & ~(Q(description__isnull=True) | Q(id__gt=8))
     assert names(ln.ULabel.filter(nested)) == ["T cell", "100%"]
     assert names(ln.ULabel.filter(Q(), name="axb")) == ["axb"]
@@ -199,7 +209,14 @@ def test_exclude_keeps_nulls_like_django(db):
 def test_forward_fk_traversal(db):
     assert names(ln.ULabel.filter(created_by__handle="anna")) == ["T cell", "B cell", "NK cell"]
     assert names(ln.ULabel.filter(created_by__name__isnull=True, created_by__handle="bob")) == ["x' OR 1=1 --", "100%"]
-    assert names(ln.ULabel.exclude(created_by__handle="anna")) == ["x' OR 1=1 --", "100%", "a_b", "axb", ";", "back\\slash"]
+    assert names(ln.ULabel.exclude(created_by__handle="anna")) == [
+        "x' OR 1=1 --",
+        "100%",
+        "a_b",
+        "axb",
+        ";",
+        "back\\slash",
+    ]
     # exclude keeps records whose FK is NULL (k12 and k13 have no run), as Django does
     assert [a.key for a in ln.Artifact.exclude(run__reference="r1")] == ["k11", "k12", "k13"]
     assert [a.key for a in ln.Artifact.filter(run=None)] == ["k12", "k13"]
@@ -296,7 +313,10 @@ def test_order_by(db):
     assert names(ln.ULabel.filter(name__contains="cell").order_by(ln.ULabel.name)) == ["B cell", "NK cell", "T cell"]
     by_creator = ln.ULabel.filter(created_by__handle__in=["anna", "bob"]).order_by("-created_by__handle", "name")
     assert names(by_creator) == ["100%", "x' OR 1=1 --", "B cell", "NK cell", "T cell"]
-    assert [a.key for a in ln.Artifact.filter().order_by("-run__transform__key").filter(run__isnull=False)] == ["k10", "k11"]
+    assert [a.key for a in ln.Artifact.filter().order_by("-run__transform__key").filter(run__isnull=False)] == [
+        "k10",
+        "k11",
+    ]
     with pytest.raises(FieldError, match="many-valued"):
         ln.Artifact.filter().order_by("ulabels__name").list()
 
@@ -391,8 +411,14 @@ def test_values_and_values_list(db):
     assert qs.values_list("name", "description") == [("T cell", "x"), ("B cell", None), ("NK cell", "natural killer")]
     assert qs.values_list(ln.ULabel.name, flat=True) == ["T cell", "B cell", "NK cell"]
     assert set(qs.values()[0]) >= {"id", "uid", "name", "created_by_id"}
-    assert ln.ULabel.filter().distinct().values_list("created_by__handle", flat=True) == sorted(["anna", "bob", ln.settings.user.handle])
-    assert ln.Artifact.filter().distinct().values_list("run__transform__key", flat=True) == ["notebook/b", "pipeline/a", None]
+    assert ln.ULabel.filter().distinct().values_list("created_by__handle", flat=True) == sorted(
+        ["anna", "bob", ln.settings.user.handle]
+    )
+    assert ln.Artifact.filter().distinct().values_list("run__transform__key", flat=True) == [
+        "notebook/b",
+        "pipeline/a",
+        None,
+    ]
     with pytest.raises(InvalidArgument):
         qs.values_list("name", "uid", flat=True)
     with pytest.raises(FieldError, match="include"):

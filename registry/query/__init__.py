@@ -9,4 +9,14 @@ from .q import Q
 from .query import Query
 from .translate import IN_LIST_LIMIT, Compiled, InSelect, compile_include, compile_query, translate
 
-__all__ = ["LOOKUPS", "IN_LIST_LIMIT", "Compiled", "InSelect", "Q", "Query", "compile_include", "compile_query", "translate"]
+__all__ = [
+    "LOOKUPS",
+    "IN_LIST_LIMIT",
+    "Compiled",
+    "InSelect",
+    "Q",
+    "Query",
+    "compile_include",
+    "compile_query",
+    "translate",
+]

@@ -13,8 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import numbers
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import ValidationError
 
@@ -148,9 +149,9 @@ def _coerce_datetime(value: Any, label: str) -> dt.datetime:
         value = value.astype("datetime64[us]").astype(dt.datetime)
     if isinstance(value, dt.datetime):
         # Naive datetimes are taken as UTC: records store created_at/updated_at in UTC.
-        return value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
+        return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
     if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
     raise ValidationError(f"{label} expects a datetime, got {describe(value)}")
 
 

@@ -57,9 +57,7 @@ def unknown_field(schema: RegistrySchema, part: str, key: str) -> FieldError:
     names = field_names(schema)
     context = f" (in '{key}')" if key != part else ""
     hint = did_you_mean(part, names + [f.column for f in schema.fields.values() if f.kind == "fk" and f.column])
-    return FieldError(
-        f"Unknown field '{part}' on {schema.name}{context}{hint}. Available fields: {', '.join(names)}"
-    )
+    return FieldError(f"Unknown field '{part}' on {schema.name}{context}{hint}. Available fields: {', '.join(names)}")
 
 
 def unknown_lookup(schema: RegistrySchema, spec: FieldSpec, lookup: str, key: str, supported: list[str]) -> FieldError:
@@ -79,7 +77,9 @@ def resolve(schemas: SchemaMap, schema: RegistrySchema, key: str, *, allow_looku
     """
     parts = key.split("__")
     if not key or any(not p for p in parts):
-        raise FieldError(f"Malformed field path {key!r} on {schema.name}: parts are separated by a double underscore, e.g. 'created_by__handle'")
+        raise FieldError(
+            f"Malformed field path {key!r} on {schema.name}: parts are separated by a double underscore, e.g. 'created_by__handle'"
+        )
     hops: list[FieldSpec] = []
     current = schema
     for i, part in enumerate(parts):
@@ -123,9 +123,7 @@ def _target(schemas: SchemaMap, schema: RegistrySchema, spec: FieldSpec) -> Regi
     try:
         return schemas[spec.target]  # type: ignore[index]
     except KeyError:
-        raise FieldError(
-            f"{schema.name}.{spec.name} points to registry '{spec.target}', which is not known"
-        ) from None
+        raise FieldError(f"{schema.name}.{spec.name} points to registry '{spec.target}', which is not known") from None
 
 
 def target_of(schemas: SchemaMap, schema: RegistrySchema, spec: FieldSpec) -> RegistrySchema:

@@ -7,7 +7,8 @@ empty ``Q()`` is the identity of both ``&`` and ``|``.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from ..errors import InvalidArgument
 
@@ -127,7 +128,11 @@ class Q:
         for c in self.children:
             if isinstance(c, Q):
                 text = repr(c)
-                if len(c.children) > 1 and not c.negated and not (c.connector == AND and all(not isinstance(x, Q) for x in c.children)):
+                if (
+                    len(c.children) > 1
+                    and not c.negated
+                    and not (c.connector == AND and all(not isinstance(x, Q) for x in c.children))
+                ):
                     text = f"({text})"
                 parts.append(text)
             else:

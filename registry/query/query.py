@@ -87,7 +87,9 @@ class Query:
             if v is not None and (not isinstance(v, int) or isinstance(v, bool)):
                 raise InvalidArgument(f"query sets are sliced with integers, got {v!r}")
             if v is not None and v < 0:
-                raise ValidationError("negative indexing is not supported on query sets; use .last() or order_by('-field')")
+                raise ValidationError(
+                    "negative indexing is not supported on query sets; use .last() or order_by('-field')"
+                )
         low, high = self.low, self.high
         new_low = low + (start or 0)
         if stop is None:

@@ -15,8 +15,9 @@ Pure: schemas and values in, ``(sql, params, tables)`` out; nothing here execute
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -24,9 +25,18 @@ import pyarrow.compute as pc
 
 from ..errors import FieldError, InvalidArgument, ValidationError
 from ..schema import FieldSpec, RegistrySchema, SchemaMap
-from .lookups import FK_LOOKUPS, LOOKUPS, RELATION_LOOKUPS, check_regex, coerce, describe, like_escape, needs_like_escape
+from .lookups import (
+    FK_LOOKUPS,
+    LOOKUPS,
+    RELATION_LOOKUPS,
+    check_regex,
+    coerce,
+    describe,
+    like_escape,
+    needs_like_escape,
+)
 from .paths import ID, Path, field_of, resolve, target_of, unknown_lookup
-from .q import AND, OR, Q
+from .q import AND, Q
 from .query import Query
 
 IN_LIST_LIMIT = 1000  # above this many values an ``in`` list is joined as an Arrow table
@@ -182,17 +192,25 @@ class Compiler:
             cond = None
             if inner:
                 # Conditions only on the related id need no second subquery.
-                if all(isinstance(c, tuple) and _is_id_path(c[0]) for c in inner.children) and not inner.negated and inner.connector == AND:
+                if (
+                    all(isinstance(c, tuple) and _is_id_path(c[0]) for c in inner.children)
+                    and not inner.negated
+                    and inner.connector == AND
+                ):
                     cond = _and(
                         [
-                            self.value_condition(link_tgt, ID, target, _id_lookup(k), v, False, f"{schema.name}.{spec.name}")
+                            self.value_condition(
+                                link_tgt, ID, target, _id_lookup(k), v, False, f"{schema.name}.{spec.name}"
+                            )
                             for k, v in inner.children
                         ]
                     )
                 else:
                     ra = self.alias()
                     inner_sql = self.node(inner, target, ra, False)
-                    cond = f"{link_tgt} IN (SELECT {col(ra, 'id')} FROM {q(target.table)} AS {q(ra)}{_where(inner_sql)})"
+                    cond = (
+                        f"{link_tgt} IN (SELECT {col(ra, 'id')} FROM {q(target.table)} AS {q(ra)}{_where(inner_sql)})"
+                    )
             sub = f"SELECT {link_src} FROM {q(spec.link_table)} AS {q(la)}" + _where(cond)  # type: ignore[arg-type]
             return f"{col(alias, 'id')} IN ({sub})"
         raise FieldError(f"{schema.name}.{spec.name} is not a relation")  # pragma: no cover
@@ -218,7 +236,9 @@ class Compiler:
         value = self.relation_value(value, lookup, spec, target, label, path.key)
         if spec.kind == "fk":
             id_spec = FieldSpec(name=spec.name, kind="int", column=spec.column, nullable=spec.nullable)
-            return self.value_condition(col(alias, spec.column), id_spec, schema, lookup, value, negated, label, key=path.key)  # type: ignore[arg-type]
+            return self.value_condition(
+                col(alias, spec.column), id_spec, schema, lookup, value, negated, label, key=path.key
+            )  # type: ignore[arg-type]
         if lookup == "isnull" or (lookup == "exact" and value is None):
             flag = True if value is None else _bool(value, label, "isnull")
             sql = self.hop(schema, alias, spec, None, True)
@@ -226,7 +246,9 @@ class Compiler:
         inner = Q._make((("id" if lookup == "exact" else "id__in", value),), AND)
         return self.hop(schema, alias, spec, inner, negated)
 
-    def relation_value(self, value: Any, lookup: str, spec: FieldSpec, target: RegistrySchema, label: str, key: str) -> Any:
+    def relation_value(
+        self, value: Any, lookup: str, spec: FieldSpec, target: RegistrySchema, label: str, key: str
+    ) -> Any:
         """Records become their ids; a bare string gets a ``created_by__handle=...`` hint."""
         if lookup in ("in",):
             if isinstance(value, (Query, InSelect)) or hasattr(value, "_query"):
@@ -421,7 +443,7 @@ class Compiler:
         query: Query,
         schema: RegistrySchema,
         root: str,
-        joins: "_Joins",
+        joins: _Joins,
         default: tuple[str, ...],
         rank_alias: str | None = None,
         tiebreak: bool = True,
@@ -435,7 +457,9 @@ class Compiler:
             desc = key.startswith("-")
             name = key.lstrip("-")
             if name == "?":
-                raise InvalidArgument("random ordering ('?') is not supported; sample ids with numpy and filter(id__in=...)")
+                raise InvalidArgument(
+                    "random ordering ('?') is not supported; sample ids with numpy and filter(id__in=...)"
+                )
             expr = joins.path_column(name, "order_by")
             if expr == col(root, "id"):
                 has_id = True
@@ -531,7 +555,9 @@ class _Joins:
         path = resolve(self.c.schemas, self.schema, key, allow_lookup=False)
         if path.is_many:
             hint = " Use df(include=[...]) to collect many-valued relations per record." if what != "include" else ""
-            raise FieldError(f"{what}: '{key}' follows a many-valued relation of {self.schema.name}, which has no single value per record.{hint}")
+            raise FieldError(
+                f"{what}: '{key}' follows a many-valued relation of {self.schema.name}, which has no single value per record.{hint}"
+            )
         alias, current = self.root, self.schema
         prefix: tuple[str, ...] = ()
         for hop in path.hops:
@@ -539,7 +565,9 @@ class _Joins:
             if prefix not in self._aliases:
                 target = target_of(self.c.schemas, current, hop)
                 ja = self.c.alias()
-                self._sql.append(f" {self.kind} {q(target.table)} AS {q(ja)} ON {col(ja, 'id')} = {col(alias, hop.column)}")  # type: ignore[arg-type]
+                self._sql.append(
+                    f" {self.kind} {q(target.table)} AS {q(ja)} ON {col(ja, 'id')} = {col(alias, hop.column)}"
+                )  # type: ignore[arg-type]
                 self._aliases[prefix] = (ja, target)
             alias, current = self._aliases[prefix]
         return col(alias, path.field.column)  # type: ignore[arg-type]
@@ -605,11 +633,22 @@ def to_arrow(values: Any, kind: str, label: str) -> pa.Array:
         return arr
     if arr.type == target:
         return arr
-    if kind == "str" and (pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type) or pa.types.is_large_string(arr.type) or pa.types.is_string_view(arr.type)):
+    if kind == "str" and (
+        pa.types.is_integer(arr.type)
+        or pa.types.is_floating(arr.type)
+        or pa.types.is_large_string(arr.type)
+        or pa.types.is_string_view(arr.type)
+    ):
         return arr.cast(pa.string())
     if kind == "str" and pa.types.is_null(arr.type):
         return arr.cast(pa.string())
-    if kind in ("int", "float") and (pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type) or pa.types.is_null(arr.type) or pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+    if kind in ("int", "float") and (
+        pa.types.is_integer(arr.type)
+        or pa.types.is_floating(arr.type)
+        or pa.types.is_null(arr.type)
+        or pa.types.is_string(arr.type)
+        or pa.types.is_large_string(arr.type)
+    ):
         try:
             return arr.cast(target)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
