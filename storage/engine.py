@@ -19,7 +19,8 @@ import pyarrow as pa
 if TYPE_CHECKING:
     from .instance import Instance
 
-_QUOTED = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)"')
+# Table names a statement may mention, quoted or not; a false hit only loads one more table.
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 INDEX_MIN_ROWS = 50_000  # below this a scan is as fast as an index probe
 
 
@@ -62,7 +63,7 @@ class Engine:
                 self._indexed.add(key)
 
     def _sync(self, sql: str) -> None:
-        names = set(_QUOTED.findall(sql)) & self.instance.table_names()
+        names = {w.lower() for w in _WORD.findall(sql)} & self.instance.table_names()
         for name in names:
             table = self.instance.table(name)
             snap = table.snapshot(self.instance.current_version(name))
