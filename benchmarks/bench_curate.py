@@ -89,7 +89,7 @@ def main() -> None:
     import registry.bio as bt
     from registry.curate.scope import clear_cache
 
-    logging.getLogger("registry").setLevel(logging.ERROR)  # the work is done, the lines are not printed
+    logging.getLogger("registry").setLevel(logging.CRITICAL)  # the work is done, the lines are not printed
     bench = Bench("curate")
 
     def measure(op, n, fn, *, cold=True, peer_key=None, note=""):

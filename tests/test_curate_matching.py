@@ -15,7 +15,7 @@ import pytest
 from registry.curate.inputs import as_values
 from registry.curate.matching import ReferenceIndex, match
 from registry.curate.standardization import standardize_values
-from registry.curate.validation import inspect_values, validate_values, validation_stats
+from registry.curate.validation import exact_matches, inspect_values, validate_values, validation_stats
 from registry.errors import InvalidArgument
 
 GENES = pl.DataFrame(
@@ -254,7 +254,8 @@ def test_celltype_validate(cells):
     vals = as_values(values)
     flags = validate_values(cells, vals)
     assert flags.tolist() == [True, False, False, True, True, False, False, False, True]
-    st = validation_stats(vals, flags)
+    enc, ok = exact_matches(cells, vals)
+    st = validation_stats(vals, enc, ok)
     assert (st.n_unique, st.n_validated, st.n_ignored) == (6, 3, 3)
     assert st.non_validated == ["T-cell", "t cell", "foo"]
 

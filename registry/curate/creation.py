@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from .inputs import as_values
-from .matching import CASE, EXACT, NONE, SYNONYM, match
+from .matching import T_CASE, T_EXACT, T_NONE, T_SYNONYM, encode, first_in_input, gather_rows, match_encoded
 from .record_list import RecordList
 from .reporting import call_literal, logger, quoted
 from .scope import resolve
@@ -50,46 +50,49 @@ def from_values(scope, values, field=None, create: bool = False, organism=None, 
     sc = resolve(scope, organism=organism, source=source)
     fname = sc.field(field)
     vals = as_values(values, sc.kind(fname), field_label=f"{sc.model.__name__}.{fname}")
-    uniques = vals.uniques()
-    if len(uniques) == 0:
-        return RecordList()
+    series = vals.series
+    if series.dtype == pl.String:
+        series = series.set(series == "", None)  # empty strings are not identifiers
     use_syn = fname == sc.schema.name_field and sc.has_field("synonyms")
     index = sc.index(fname, "synonyms" if use_syn else None)
-    if uniques.dtype != index.names.dtype:
-        try:
-            uniques = uniques.cast(index.names.dtype)
-        except pl.exceptions.PolarsError:
-            pass
-    m = match(index, uniques, case_sensitive=False, keep="first", synonyms=use_syn).with_row_index("__order")
+    enc = encode(series)
+    if len(enc) == 0:
+        return RecordList()
+    m = match_encoded(index, enc, case_sensitive=False, keep="first", synonyms=use_syn)
+    first = enc.first
+    mapped = np.flatnonzero(m.tier != T_NONE)
 
-    found = m.filter(pl.col("tier") != NONE)
-    rows = (
-        found.select("__order", "name")
-        .join(
-            index.frame.select(pl.col(index.field).alias("name")).with_row_index("__row"),
-            on="name",
-            how="inner",
-        )
-        .sort("__order", "__row")
-        .unique(subset="__row", keep="first", maintain_order=True)
-    )
-    existing = sc.records(rows.get_column("__row").to_numpy())
-    order = rows.get_column("__order").to_numpy()
+    # every record carrying a matched name (duplicate names give several), ordered by the
+    # input position of the value that found it, each record once
+    name_index = index.name_index()
+    left, right = name_index.find_all(m.names(index).gather(mapped))
+    counts = right - left
+    total = int(counts.sum())
+    offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    rows = name_index.rows[np.repeat(left, counts) + offsets]
+    keys = np.repeat(first[mapped], counts)
+    order = np.lexsort((rows, keys))
+    rows, keys = rows[order], keys[order]
+    _, keep_at = np.unique(rows, return_index=True)
+    keep_at.sort()
+    rows, keys = rows[keep_at], keys[keep_at]
+    existing = sc.records(rows)
 
-    missing = m.filter(pl.col("tier") == NONE)
+    missing = np.flatnonzero(m.tier == T_NONE)
+    missing = missing[np.argsort(first[missing], kind="stable")]
+    missing_values = enc.values.gather(missing).to_list()
     new_records: list = []
-    if create and missing.height:
-        new_records = _build_new(sc, fname, missing.get_column("value").to_list(), organism, source)
+    if create and missing_values:
+        new_records = _build_new(sc, fname, missing_values, organism, source)
     if new_records:
-        order = np.concatenate([order, missing.get_column("__order").to_numpy()])
+        all_keys = np.concatenate([keys, first[missing]])
         pool = existing + new_records
-        perm = np.argsort(order, kind="stable")
-        records = RecordList(pool[i] for i in perm)
+        records = RecordList(pool[i] for i in np.argsort(all_keys, kind="stable"))
     else:
         records = RecordList(existing)
 
     if not mute:
-        _log(sc, fname, m, len(existing), new_records, create)
+        _log(sc, fname, index, m, missing_values, len(new_records), create)
     return records
 
 
@@ -105,25 +108,27 @@ def _build_new(sc, field: str, values: list, organism, source) -> list:
     return [model(**{field: v}, **extra) for v in values]
 
 
-def _log(sc, field: str, m: pl.DataFrame, n_existing: int, new_records: list, create: bool) -> None:
+def _log(sc, field: str, index, m, missing: list, n_new: int, create: bool) -> None:
     label = sc.model.__name__
-    tier = m.get_column("tier")
-    exact = m.filter(tier == EXACT).get_column("value")
-    mapped = m.filter((tier == CASE) | (tier == SYNONYM))
+    tiers = m.tier
+    exact = np.flatnonzero(tiers == T_EXACT)
+    mapped = np.flatnonzero((tiers == T_CASE) | (tiers == T_SYNONYM))
+    values = m.enc.values
     if len(exact):
-        logger.info(f"loaded {len(exact)} {label} records matching {field}: {quoted(exact.to_list(), total=len(exact))}")
-    if mapped.height:
-        pairs = list(zip(mapped.get_column("value").to_list(), mapped.get_column("name").to_list()))
-        shown = ", ".join(f"{v!r} → {n!r}" for v, n in pairs[:10]) + (", ..." if len(pairs) > 10 else "")
+        shown = values.gather(first_in_input(m.enc, exact, 10)).to_list()
+        logger.info(f"loaded {len(exact)} {label} records matching {field}: {quoted(shown, total=len(exact))}")
+    if len(mapped):
+        shown_idx = first_in_input(m.enc, mapped, 10)
+        pairs = zip(values.gather(shown_idx).to_list(), gather_rows(index.names, m.row[shown_idx]).to_list())
+        shown = ", ".join(f"{v!r} → {n!r}" for v, n in pairs) + (", ..." if len(mapped) > 10 else "")
         logger.important(
-            f"{len(pairs)} value{'s' if len(pairs) != 1 else ''} resolved to existing {label} records via casing/synonyms: {shown}"
+            f"{len(mapped)} value{'s' if len(mapped) != 1 else ''} resolved to existing {label} records via casing/synonyms: {shown}"
         )
-    missing = m.filter(tier == NONE).get_column("value").to_list()
     if not missing:
         return
     if create:
         logger.info(
-            f"created {len(new_records)} new {label} records for {field}: {quoted(missing, total=len(missing))} "
+            f"created {n_new} new {label} records for {field}: {quoted(missing, total=len(missing))} "
             f"(not saved yet: call .save() on the returned list)"
         )
         return

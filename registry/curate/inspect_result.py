@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 import polars as pl
 
 from . import fuzzy
-from .matching import EXACT, FUZZY, NONE
+from .matching import FUZZY, NONE, T_EXACT, T_NONE, Matches, first_in_input, gather_rows
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -27,107 +28,168 @@ class InspectResult:
     Beyond LaminDB: ``table``, one row per unique value with its match ``tier`` (exact,
     case-insensitive, synonym, fuzzy, none), the matched ``name`` and ``uid``, and fuzzy
     ``suggestions`` with ``scores`` for values that matched nothing; ``unmatched`` (values
-    neither validated nor mappable, i.e. candidates for new records); ``suggest()`` to
-    compute suggestions beyond the ones ``inspect`` computed eagerly.
+    neither validated nor mappable: candidates for new records); ``suggest()`` to compute
+    suggestions beyond the few ``inspect`` computes eagerly (see ``fuzzy.EAGER_CELLS``).
+
+    The lists and the mapper are built on first access, so inspecting 10^6 values does not
+    pay for 10^6-element Python lists nobody reads.
     """
 
-    def __init__(
-        self,
-        *,
-        values: pl.Series,
-        matched: pl.DataFrame,
-        index: "ReferenceIndex | None",
-        suggestions: pl.DataFrame | None,
-        n_empty: int,
-        uid_column: str | None = "uid",
-    ):
+    def __init__(self, *, values: pl.Series, matches: Matches, index: "ReferenceIndex", uid_column: str | None = "uid"):
         self._values = values
-        self._matched = matched  # value, tier, name (unique present values, input order)
+        self._m = matches
         self._index = index
-        self._suggestions = suggestions if suggestions is not None else fuzzy.suggest(index, []) if index else None
         self._uid_column = uid_column
-        tier = matched.get_column("tier")
-        value = matched.get_column("value")
-        self.validated: list = value.filter(tier == EXACT).to_list()
-        self.non_validated: list = value.filter(tier != EXACT).to_list()
-        self.n_unique: int = matched.height
-        self.n_empty: int = n_empty
-        self.frac_validated: float = round(len(self.validated) / self.n_unique * 100, 1) if self.n_unique else 0.0
-        mapped = matched.filter((tier != EXACT) & pl.col("name").is_not_null())
-        self.synonyms_mapper: dict = dict(zip(mapped.get_column("value").to_list(), mapped.get_column("name").to_list()))
-        self.unmatched: list = value.filter(tier == NONE).to_list()
-        self._df = None
-        self._table = None
+        self._suggestions: pl.DataFrame | None = None
+        enc = matches.enc
+        present = np.ones(len(enc), dtype=bool)
+        if enc.values.dtype == pl.String and len(enc):
+            present = ~(enc.values == "").to_numpy()
+        self._present = present  # distinct values that count (not "")
+        tiers = matches.tier
+        self.n_unique: int = int(present.sum())
+        self.n_empty: int = len(values) - self.n_unique
+        n_valid = int((present & (tiers == T_EXACT)).sum())
+        self._n_non_validated = self.n_unique - n_valid
+        self._n_unmatched = int((present & (tiers == T_NONE)).sum())
+        self._n_mapped = self._n_non_validated - self._n_unmatched
+        self.frac_validated: float = round(n_valid / self.n_unique * 100, 1) if self.n_unique else 0.0
+        self._cache: dict = {}
 
-    # -- LaminDB compatibility -------------------------------------------------------------
+    # -- selections ----------------------------------------------------------------------
+    def _mask(self, kind: str) -> np.ndarray:
+        t = self._m.tier
+        if kind == "all":
+            sel = np.ones(len(t), dtype=bool)
+        elif kind == "validated":
+            sel = t == T_EXACT
+        elif kind == "non_validated":
+            sel = t != T_EXACT
+        elif kind == "mapped":
+            sel = (t != T_EXACT) & (t != T_NONE)
+        elif kind == "unmatched":
+            sel = t == T_NONE
+        else:
+            raise KeyError(kind)
+        return sel & self._present
+
+    def _idx(self, kind: str, n: int | None = None) -> np.ndarray:
+        """Positions (into the distinct values) of one selection, in input order (first ``n``)."""
+        return first_in_input(self._m.enc, np.flatnonzero(self._mask(kind)), n)
+
+    def _unmatched_idx(self, n: int | None = None) -> np.ndarray:
+        return self._idx("unmatched", n)
+
+    def _count(self, tier_code: int) -> int:
+        return int((self._present & (self._m.tier == tier_code)).sum())
+
+    def _examples(self, kind: str, n: int = 10) -> list:
+        return self._m.enc.values.gather(self._idx(kind, n)).to_list()
+
+    def _mapped_examples(self, n: int = 10) -> list[tuple]:
+        idx = self._idx("mapped", n)
+        names = gather_rows(self._index.names, self._m.row[idx]).to_list()
+        return list(zip(self._m.enc.values.gather(idx).to_list(), names))
+
+    def _list(self, kind: str) -> list:
+        if kind not in self._cache:
+            self._cache[kind] = self._m.enc.values.gather(self._idx(kind)).to_list()
+        return self._cache[kind]
+
+    # -- LaminDB attributes ----------------------------------------------------------------
+    @property
+    def validated(self) -> list:
+        return self._list("validated")
+
+    @property
+    def non_validated(self) -> list:
+        return self._list("non_validated")
+
+    @property
+    def unmatched(self) -> list:
+        """Non-validated values with no casing/synonym match either (candidates for new records)."""
+        return self._list("unmatched")
+
+    @property
+    def synonyms_mapper(self) -> dict:
+        if "mapper" not in self._cache:
+            idx = self._idx("mapped")
+            keys = self._m.enc.values.gather(idx).to_list()
+            names = gather_rows(self._index.names, self._m.row[idx]).to_list()
+            self._cache["mapper"] = dict(zip(keys, names))
+        return self._cache["mapper"]
+
     def __getitem__(self, key: str):
-        keys = {
-            "validated": self.validated,
-            "non_validated": self.non_validated,
-            "mapped": self.validated,
-            "not_mapped": self.non_validated,
-        }
-        if key not in keys:
-            raise KeyError(f"{key!r}; InspectResult keys are {list(keys)}")
-        return keys[key]
+        aliases = {"validated": "validated", "non_validated": "non_validated", "mapped": "validated", "not_mapped": "non_validated"}
+        if key not in aliases:
+            raise KeyError(f"{key!r}; InspectResult keys are {list(aliases)}")
+        return getattr(self, aliases[key])
 
     @property
     def df(self) -> "pd.DataFrame":
         """pandas DataFrame indexed by the raw input (duplicates, None included), bool ``__validated__``."""
-        if self._df is None:
+        if "df" not in self._cache:
             import pandas as pd
 
-            ok = set(self.validated)
-            flags = self._values.is_in(pl.Series(list(ok), dtype=self._values.dtype).implode()).fill_null(False)
-            self._df = pd.DataFrame({"__validated__": flags.to_numpy()}, index=pd.Index(self._values.to_list()))
-        return self._df
+            ok = self._m.tier == T_EXACT
+            codes = self._m.enc.codes
+            flags = ok[np.maximum(codes, 0)] & (codes >= 0) if len(ok) else np.zeros(len(codes), bool)
+            self._cache["df"] = pd.DataFrame({"__validated__": flags}, index=pd.Index(self._values.to_list()))
+        return self._cache["df"]
 
     # -- beyond LaminDB --------------------------------------------------------------------
     @property
     def table(self) -> pl.DataFrame:
-        """One row per unique value: value, tier, name, uid, suggestions, scores.
+        """One row per unique value (input order): value, tier, name, uid, suggestions, scores.
 
         ``suggestions`` is null for values whose suggestions were not computed (inspect
         spends a bounded budget; call ``suggest()`` for the rest) and an empty list when
         nothing was close.
         """
-        if self._table is None:
-            t = self._matched.select("value", "tier", "name")
-            if self._index is not None and self._uid_column in self._index.frame.columns:
-                first = (
-                    self._index.frame.select(
-                        pl.col(self._index.field).alias("name"), pl.col(self._uid_column).alias("uid")
-                    )
-                    .filter(pl.col("name").is_not_null())
-                    .unique(subset="name", keep="first", maintain_order=True)
-                )
-                t = t.join(first, on="name", how="left", maintain_order="left")
+        if "table" not in self._cache:
+            order = self._idx("all")
+            m = self._m
+            rows = m.row[order]
+            tiers = m.tier[order]
+            tier_names = np.empty(5, dtype=object)
+            for code, name in {0: "exact", 1: "case-insensitive", 2: "synonym", 4: NONE}.items():
+                tier_names[code] = name
+            t = pl.DataFrame(
+                {
+                    "value": m.enc.values.gather(order),
+                    "tier": pl.Series(tier_names[tiers], dtype=pl.String),
+                    "name": gather_rows(self._index.names, rows),
+                }
+            )
+            frame = self._index.frame
+            if self._uid_column and self._uid_column in frame.columns:
+                t = t.with_columns(uid=gather_rows(frame.get_column(self._uid_column), rows))
             else:
                 t = t.with_columns(uid=pl.lit(None, dtype=pl.String))
-            if self._suggestions is not None and self._suggestions.height:
-                t = t.join(self._suggestions, on="value", how="left", maintain_order="left")
+            s = self._suggestions
+            if s is not None and s.height:
+                t = t.join(s, on="value", how="left", maintain_order="left")
                 has = pl.col("suggestions").list.len().fill_null(0) > 0
                 t = t.with_columns(tier=pl.when((pl.col("tier") == NONE) & has).then(pl.lit(FUZZY)).otherwise("tier"))
             else:
                 t = t.with_columns(
                     suggestions=pl.lit(None, dtype=pl.List(pl.String)), scores=pl.lit(None, dtype=pl.List(pl.Float64))
                 )
-            self._table = t
-        return self._table
+            self._cache["table"] = t
+        return self._cache["table"]
 
-    def suggest(self, values: list[str] | None = None, *, limit: int = fuzzy.DEFAULT_LIMIT, score_cutoff: float = fuzzy.DEFAULT_CUTOFF) -> pl.DataFrame:
+    def suggest(
+        self, values: list[str] | None = None, *, limit: int = fuzzy.DEFAULT_LIMIT, score_cutoff: float = fuzzy.DEFAULT_CUTOFF
+    ) -> pl.DataFrame:
         """Fuzzy suggestions for ``values`` (default: every unmatched value), without budget.
 
         Cost is ``len(values) x (names + synonyms)`` string comparisons (~40 M/s on 2 cores).
         """
-        if self._index is None:
-            return fuzzy.suggest(None, [])  # type: ignore[arg-type]
         values = self.unmatched if values is None else list(values)
         return fuzzy.suggest(self._index, values, limit=limit, score_cutoff=score_cutoff)
 
     def __repr__(self) -> str:
         return (
-            f"InspectResult(validated={len(self.validated)}, non_validated={len(self.non_validated)}, "
-            f"frac_validated={self.frac_validated}, synonyms_mapper={len(self.synonyms_mapper)}, "
-            f"unmatched={len(self.unmatched)})"
+            f"InspectResult(validated={self.n_unique - self._n_non_validated}, non_validated={self._n_non_validated}, "
+            f"frac_validated={self.frac_validated}, synonyms_mapper={self._n_mapped}, unmatched={self._n_unmatched})"
         )

@@ -1,8 +1,8 @@
-"""The matchers behind validate / inspect / standardize / from_values, as pure polars functions.
+"""The matchers behind validate / inspect / standardize / from_values, as pure array functions.
 
 Everything here works on a reference ``pl.DataFrame`` (one row per record, in save order,
-i.e. sorted by id) and a Series of *unique* input values; no instance, no Record class. The
-three tiers are LaminDB's (lamin-utils ``map_synonyms``), vectorised as hash joins:
+i.e. sorted by id) and an input Series; no instance, no Record class. The three tiers are
+LaminDB's (lamin-utils ``map_synonyms``):
 
 1. exact, case-sensitive match on the field;
 2. unless ``case_sensitive``: lower-cased match on the field; when several records differ
@@ -11,14 +11,20 @@ three tiers are LaminDB's (lamin-utils ``map_synonyms``), vectorised as hash joi
    own name dropped; when one synonym belongs to several records ``keep`` picks the first or
    last saved, or (``keep=False``) all of them.
 
-Derived structures (unique names, lower-cased keys, exploded synonyms) are built once per
-``ReferenceIndex`` and reused across calls while the registry snapshot does not change.
+How it is fast: inputs are reduced to their distinct values with 64-bit hashes (one
+``argsort``), and every lookup is a ``searchsorted`` of *sorted* query hashes into the
+*sorted* hashes of the reference keys (cached per snapshot), which walks both arrays in
+order instead of probing a hash table at random. Hashes only propose candidates: every hit
+is confirmed by comparing the strings, so results are exact; if two different reference
+keys ever share a hash, that index falls back to a polars join.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import polars as pl
 
 from ..errors import InvalidArgument
@@ -31,6 +37,11 @@ SYNONYM = "synonym"
 FUZZY = "fuzzy"
 NONE = "none"
 TIERS = (EXACT, CASE, SYNONYM, FUZZY, NONE)
+# tier codes in the per-unique arrays
+T_EXACT, T_CASE, T_SYNONYM, T_NONE = 0, 1, 2, 4
+TIER_NAMES = {T_EXACT: EXACT, T_CASE: CASE, T_SYNONYM: SYNONYM, T_NONE: NONE}
+
+_SEED = 0
 
 
 def check_keep(keep) -> None:
@@ -38,6 +49,222 @@ def check_keep(keep) -> None:
         raise InvalidArgument(f"keep must be 'first', 'last' or False, got {keep!r}")
 
 
+def hashes(s: pl.Series) -> np.ndarray:
+    """64-bit hash per value (same seed everywhere, so input and reference hashes compare)."""
+    return s.hash(seed=_SEED).to_numpy()
+
+
+# -- distinct input values -------------------------------------------------------------------
+@dataclass
+class Encoded:
+    """The distinct non-null values of an input, and where each input position points.
+
+    Attributes:
+        values: distinct values, in hash order (``hashes`` ascending).
+        hashes: their 64-bit hashes, ascending (so lookups can walk sorted arrays).
+        first: input position of each value's first occurrence.
+        codes: per input position, the index into ``values``; -1 for nulls.
+    """
+
+    values: pl.Series
+    hashes: np.ndarray
+    first: np.ndarray
+    codes: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def input_order(self) -> np.ndarray:
+        """Permutation listing ``values`` in order of first occurrence."""
+        return np.argsort(self.first, kind="stable")
+
+    def broadcast(self, per_value: pl.Series) -> pl.Series:
+        """Spread one result per distinct value back to every input position (nulls stay null)."""
+        idx = pl.Series(self.codes, dtype=pl.Int64)
+        if (self.codes < 0).any():
+            idx = idx.set(idx < 0, None)
+        return per_value.gather(idx)
+
+
+def first_in_input(enc: Encoded, idx: np.ndarray, n: int | None = None) -> np.ndarray:
+    """``idx`` (positions into ``enc.values``) sorted by first occurrence; only the first ``n``."""
+    if n is not None and len(idx) > n:
+        part = np.argpartition(enc.first[idx], n - 1)[:n] if n > 0 else np.zeros(0, np.int64)
+        idx = idx[part]
+    return idx[np.argsort(enc.first[idx], kind="stable")]
+
+
+def encode(s: pl.Series) -> Encoded:
+    """Distinct values of ``s`` via one argsort of their hashes (verified, so exact).
+
+    >>> e = encode(pl.Series(["b", "a", None, "b"]))
+    >>> e.values.gather(e.input_order()).to_list(), e.codes.tolist()[2]
+    (['b', 'a'], -1)
+    """
+    n = len(s)
+    nulls = s.null_count()
+    if nulls:
+        mask = s.is_not_null().to_numpy()
+        positions = np.flatnonzero(mask)
+        sv = s.filter(pl.Series(mask))
+    else:
+        positions = None
+        sv = s
+    m = len(sv)
+    if m == 0:
+        return Encoded(sv.clear(), np.zeros(0, np.uint64), np.zeros(0, np.int64), np.full(n, -1, np.int64))
+    h = hashes(sv)
+    perm = np.argsort(h)
+    hs = h[perm]
+    boundary = np.empty(m, dtype=bool)
+    boundary[0] = True
+    np.not_equal(hs[1:], hs[:-1], out=boundary[1:])
+    starts = np.flatnonzero(boundary)
+    inv = np.empty(m, dtype=np.int64)
+    inv[perm] = np.cumsum(boundary) - 1
+    first = np.minimum.reduceat(perm, starts)
+    values = sv.gather(first)
+    if len(starts) < m:
+        # Values merged by equal hashes must really be equal. Comparing every value with its
+        # group's representative costs a string gather; an independent second hash that is
+        # constant within every group is ~3x cheaper and only fooled by a double collision
+        # (probability ~ n^2 / 2^129). Lookups into reference keys always compare strings.
+        h2 = sv.hash(seed=_SEED + 1).to_numpy()
+        if not np.array_equal(h2, h2[first][inv]):
+            return _encode_exact(s)  # two different values share a hash: do it the slow way
+    if positions is not None:
+        codes = np.full(n, -1, dtype=np.int64)
+        codes[positions] = inv
+        first = positions[first]
+    else:
+        codes = inv
+    return Encoded(values, hs[starts], first.astype(np.int64), codes)
+
+
+def _encode_exact(s: pl.Series) -> Encoded:
+    """Join-based fallback for the (astronomically rare) hash collision among input values."""
+    df = s.to_frame("v").with_row_index("pos")
+    uniq = df.filter(pl.col("v").is_not_null()).unique(subset="v", keep="first", maintain_order=True)
+    h = hashes(uniq.get_column("v"))
+    order = np.argsort(h, kind="stable")
+    uniq = uniq[order]
+    uniq = uniq.with_columns(code=pl.Series(np.arange(uniq.height), dtype=pl.Int64))
+    codes = df.join(uniq.select("v", "code"), on="v", how="left", maintain_order="left").get_column("code")
+    return Encoded(uniq.get_column("v"), h[order], uniq.get_column("pos").to_numpy().astype(np.int64), codes.fill_null(-1).to_numpy())
+
+
+# -- exact lookups into reference keys -------------------------------------------------------
+class HashIndex:
+    """Reference keys (with duplicates) sorted by hash; equal hashes keep row (save) order."""
+
+    def __init__(self, keys: pl.Series, rows: np.ndarray | None = None):
+        """``keys`` are looked up; ``rows`` (default: 0..n-1) is what a hit returns."""
+        self.keys = keys
+        if rows is None:
+            rows = np.arange(len(keys), dtype=np.int64)
+        if keys.null_count():
+            mask = keys.is_not_null().to_numpy()
+            keep_pos = np.flatnonzero(mask)
+        else:
+            keep_pos = np.arange(len(keys), dtype=np.int64)
+        h = hashes(keys)[keep_pos] if len(keep_pos) else np.zeros(0, np.uint64)
+        perm = np.argsort(h)
+        hs = h[perm]
+        pos = keep_pos[perm]
+        dup = hs[1:] == hs[:-1] if len(hs) > 1 else np.zeros(0, bool)
+        self.exact = True
+        if dup.any():
+            # ties: restore save order inside each group of equal hashes (groups are rare)
+            tie = np.zeros(len(hs), dtype=bool)
+            tie[1:] |= dup
+            tie[:-1] |= dup
+            idx = np.flatnonzero(tie)
+            sub = np.lexsort((pos[idx], hs[idx]))
+            pos[idx] = pos[idx][sub]
+            a, b = pos[:-1][dup], pos[1:][dup]
+            self.exact = bool((keys.gather(a) == keys.gather(b)).all())
+        self.h = hs
+        self.pos = pos  # position in keys
+        self.rows = np.asarray(rows, dtype=np.int64)[pos] if len(pos) else np.zeros(0, np.int64)
+        self._slow: dict = {}
+
+    def __len__(self) -> int:
+        return len(self.h)
+
+    def find(self, queries: pl.Series, qh: np.ndarray | None = None, *, last: bool = False, presorted: bool = False) -> np.ndarray:
+        """Row per query (-1 if absent): the first (or ``last``) key equal to the query."""
+        n = len(queries)
+        if n == 0 or len(self.h) == 0:
+            return np.full(n, -1, dtype=np.int64)
+        if not self.exact:
+            return self._find_join(queries, last)
+        if qh is None:
+            qh = hashes(queries)
+        # one searchsorted: the left edge for "first", the right edge for "last"
+        at = self._search(qh, "right" if last else "left", presorted)
+        if last:
+            at -= 1
+            at_c = np.maximum(at, 0)
+            hit = (at >= 0) & (self.h[at_c] == qh)
+        else:
+            at_c = np.minimum(at, len(self.h) - 1)
+            hit = self.h[at_c] == qh
+        out = np.where(hit, self.rows[at_c], -1)
+        idx = np.flatnonzero(hit)
+        if len(idx):
+            same = (self.keys.gather(self.pos[at_c[idx]]) == queries.gather(idx)).to_numpy()
+            if not same.all():
+                out[idx[~same]] = -1  # a query colliding with a different key
+        return out
+
+    def find_all(self, queries: pl.Series, qh: np.ndarray | None = None, *, presorted: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """``(left, right)`` per query: ``rows[left:right]`` are all keys equal to it, in save order."""
+        n = len(queries)
+        if n == 0 or len(self.h) == 0:
+            z = np.zeros(n, dtype=np.int64)
+            return z, z
+        if not self.exact:
+            raise _SlowPath
+        if qh is None:
+            qh = hashes(queries)
+        left, right = self._ranges(qh, presorted)
+        idx = np.flatnonzero(right > left)
+        if len(idx):
+            same = (self.keys.gather(self.pos[left[idx]]) == queries.gather(idx)).to_numpy()
+            right[idx[~same]] = left[idx[~same]]
+        return left, right
+
+    def _ranges(self, qh: np.ndarray, presorted: bool) -> tuple[np.ndarray, np.ndarray]:
+        return self._search(qh, "left", presorted), self._search(qh, "right", presorted)
+
+    def _search(self, qh: np.ndarray, side: str, presorted: bool) -> np.ndarray:
+        if presorted:
+            return np.searchsorted(self.h, qh, side)
+        # sorted queries make searchsorted walk the array in order (10x faster than random probes)
+        order = np.argsort(qh)
+        out = np.empty(len(qh), dtype=np.int64)
+        out[order] = np.searchsorted(self.h, qh[order], side)
+        return out
+
+    def _find_join(self, queries: pl.Series, last: bool) -> np.ndarray:
+        table = self._slow.get(last)
+        if table is None:
+            table = (
+                pl.DataFrame({"k": self.keys.gather(self.pos), "r": self.rows, "o": self.pos})
+                .sort("o")
+                .unique(subset="k", keep="last" if last else "first", maintain_order=True)
+                .select("k", "r")
+            )
+            self._slow[last] = table
+        j = queries.to_frame("k").join(table, on="k", how="left", maintain_order="left")
+        return j.get_column("r").fill_null(-1).to_numpy().astype(np.int64)
+
+
+class _SlowPath(Exception):
+    """Raised internally when a HashIndex cannot answer range queries (hash collision among keys)."""
+
+
+# -- the reference --------------------------------------------------------------------------
 class ReferenceIndex:
     """Lookup structures over one field (and optionally its synonyms) of a reference table.
 
@@ -76,7 +303,7 @@ class ReferenceIndex:
 
     @property
     def is_text(self) -> bool:
-        return self.names.dtype in (pl.String, pl.Null)
+        return self.names.dtype == pl.String
 
     def _cached(self, key, build):
         value = self._memo.get(key)
@@ -86,23 +313,13 @@ class ReferenceIndex:
         return value
 
     # -- derived structures ----------------------------------------------------------------
-    def exact_keys(self) -> pl.DataFrame:
-        """Distinct non-null field values: columns ``__key`` and ``__hit`` (always True)."""
-        return self._cached(
-            "exact",
-            lambda: self.names.drop_nulls().unique().to_frame("__key").with_columns(__hit=pl.lit(True)),
-        )
+    def name_index(self) -> HashIndex:
+        """Field values -> row."""
+        return self._cached("names", lambda: HashIndex(self.names))
 
-    def lower_keys(self) -> pl.DataFrame:
-        """``__key`` = lower-cased value -> ``__name`` = first saved record's value."""
-
-        def build():
-            names = self.names.drop_nulls().to_frame("__name")
-            return names.with_columns(__key=pl.col("__name").str.to_lowercase()).unique(
-                subset="__key", keep="first", maintain_order=True
-            )
-
-        return self._cached("lower", build)
+    def lower_index(self) -> HashIndex:
+        """Lower-cased field values -> row (first saved wins on ties)."""
+        return self._cached("lower", lambda: HashIndex(self.names.str.to_lowercase()))
 
     def exploded_synonyms(self) -> pl.DataFrame:
         """One row per (record, synonym): ``__row`` (position in frame), ``__name``, ``__synonym``.
@@ -114,55 +331,157 @@ class ReferenceIndex:
         def build():
             if self.synonyms_field is None:
                 return pl.DataFrame(schema={"__row": pl.UInt32, "__name": pl.String, "__synonym": pl.String})
-            df = (
-                self.frame.select(
-                    pl.col(self.field).alias("__name"), pl.col(self.synonyms_field).alias("__synonym")
-                )
+            return (
+                self.frame.select(pl.col(self.field).alias("__name"), pl.col(self.synonyms_field).alias("__synonym"))
                 .with_row_index("__row")
                 .filter(pl.col("__synonym").is_not_null() & (pl.col("__synonym") != "") & pl.col("__name").is_not_null())
                 .with_columns(pl.col("__synonym").str.split("|"))
                 .explode("__synonym")
                 .filter((pl.col("__synonym") != "") & (pl.col("__synonym") != pl.col("__name")))
             )
-            return df
 
         return self._cached("exploded", build)
 
-    def synonym_keys(self, case_sensitive: bool, keep: Keep) -> pl.DataFrame:
-        """``__key`` (synonym, lower-cased unless ``case_sensitive``) -> ``__name`` (or ``__names``).
-
-        ``keep="first"``/``"last"`` pick the first/last saved record owning the synonym;
-        ``keep=False`` gives ``__names``, every distinct owner name in save order.
-        """
+    def synonym_index(self, case_sensitive: bool) -> HashIndex:
+        """Synonym (lower-cased unless ``case_sensitive``) -> owning record's row, save order."""
 
         def build():
             ex = self.exploded_synonyms()
-            key = pl.col("__synonym") if case_sensitive else pl.col("__synonym").str.to_lowercase()
-            ex = ex.with_columns(__key=key)
-            if keep is False:
-                return ex.group_by("__key", maintain_order=True).agg(pl.col("__name").unique(maintain_order=True).alias("__names"))
-            return ex.unique(subset="__key", keep=keep, maintain_order=True).select("__key", "__name")
+            keys = ex.get_column("__synonym")
+            if not case_sensitive:
+                keys = keys.str.to_lowercase()
+            return HashIndex(keys, ex.get_column("__row").to_numpy().astype(np.int64))
 
-        return self._cached(("synonyms", case_sensitive, keep), build)
+        return self._cached(("synonyms", case_sensitive), build)
 
-    def return_values(self, return_field: str, keep: Keep) -> pl.DataFrame:
-        """``__name`` -> ``__ret`` (the ``return_field`` value), one row per distinct name.
 
-        When several records share a name, ``keep`` picks the first/last saved; with
-        ``keep=False`` ``__ret`` is the list of their distinct values.
-        """
-        if return_field not in self.frame.columns:
-            raise InvalidArgument(f"reference has no column '{return_field}'; columns are {self.frame.columns}")
+# -- matching -------------------------------------------------------------------------------
+@dataclass
+class Matches:
+    """Per distinct input value (in ``enc`` order): tier code, matched row, and candidates.
 
-        def build():
-            df = self.frame.select(pl.col(self.field).alias("__name"), pl.col(return_field).alias("__ret")).filter(
-                pl.col("__name").is_not_null()
-            )
-            if keep is False:
-                return df.group_by("__name", maintain_order=True).agg(pl.col("__ret").unique(maintain_order=True))
-            return df.unique(subset="__name", keep=keep, maintain_order=True)
+    ``row`` is the reference row of the standardized record (-1: no match); for ``keep=False``
+    ``candidates`` maps the position of each *ambiguous* value to all its rows (save order,
+    one per distinct name).
+    """
 
-        return self._cached(("return", return_field, keep), build)
+    enc: Encoded
+    tier: np.ndarray
+    row: np.ndarray
+    candidates: dict[int, np.ndarray]
+
+    def names(self, index: ReferenceIndex) -> pl.Series:
+        """Standardized name per distinct value (null where nothing matched)."""
+        return gather_rows(index.names, self.row)
+
+    def frame(self, index: ReferenceIndex) -> pl.DataFrame:
+        """``value``, ``tier``, ``name`` (+ ``names`` lists with candidates) in input order."""
+        order = self.enc.input_order()
+        tiers = np.empty(5, dtype=object)
+        for code, name in TIER_NAMES.items():
+            tiers[code] = name
+        df = pl.DataFrame(
+            {
+                "value": self.enc.values,
+                "tier": pl.Series(tiers[self.tier], dtype=pl.String),
+                "name": self.names(index),
+            }
+        )
+        return df[order]
+
+
+def gather_rows(column: pl.Series, rows: np.ndarray) -> pl.Series:
+    """``column[rows]`` with nulls where ``rows`` is -1."""
+    idx = pl.Series(rows, dtype=pl.Int64)
+    if (rows < 0).any():
+        idx = idx.set(idx < 0, None)
+    return column.gather(idx)
+
+
+def match_encoded(
+    index: ReferenceIndex,
+    enc: Encoded,
+    *,
+    case_sensitive: bool = False,
+    keep: Keep = "first",
+    synonyms: bool = True,
+) -> Matches:
+    """Run the three tiers over the distinct values of an input."""
+    check_keep(keep)
+    n = len(enc)
+    tier = np.full(n, T_NONE, dtype=np.int8)
+    row = np.full(n, -1, dtype=np.int64)
+    candidates: dict[int, np.ndarray] = {}
+    values = enc.values
+    if n == 0 or len(index) == 0:
+        return Matches(enc, tier, row, candidates)
+    if not index.is_text or values.dtype != pl.String:
+        case_sensitive, synonyms = True, False
+        if values.dtype != index.names.dtype:
+            try:
+                values = values.cast(index.names.dtype)
+            except pl.exceptions.PolarsError:
+                return Matches(enc, tier, row, candidates)
+            enc_h = hashes(values)
+            found = index.name_index().find(values, enc_h)
+        else:
+            found = index.name_index().find(values, enc.hashes, presorted=True)
+    else:
+        found = index.name_index().find(values, enc.hashes, presorted=True)
+    hit = found >= 0
+    tier[hit] = T_EXACT
+    row[hit] = found[hit]
+    rest = np.flatnonzero(~hit)
+
+    if not case_sensitive and len(rest):
+        lowered = values.gather(rest).str.to_lowercase()
+        found = index.lower_index().find(lowered)
+        hit = found >= 0
+        tier[rest[hit]] = T_CASE
+        row[rest[hit]] = found[hit]
+        rest = rest[~hit]
+
+    syn = index.synonym_index(case_sensitive) if synonyms and index.synonyms_field is not None and len(rest) else None
+    if syn is not None and len(syn):
+        q = values.gather(rest)
+        if not case_sensitive:
+            q = q.str.to_lowercase()
+        if keep is False:
+            try:
+                left, right = syn.find_all(q)
+            except _SlowPath:
+                left = right = None
+            if left is not None:
+                hit = right > left
+                tier[rest[hit]] = T_SYNONYM
+                row[rest[hit]] = syn.rows[left[hit]]
+                multi = np.flatnonzero(right - left > 1)
+                names = index.names
+                for i in multi:  # only ambiguous synonyms: a handful in practice
+                    rows = syn.rows[left[i] : right[i]]
+                    distinct = _distinct_by_name(names, rows)
+                    if len(distinct) > 1:
+                        candidates[int(rest[i])] = distinct
+            else:
+                found = syn.find(q)
+                hit = found >= 0
+                tier[rest[hit]] = T_SYNONYM
+                row[rest[hit]] = found[hit]
+        else:
+            found = syn.find(q, last=keep == "last")
+            hit = found >= 0
+            tier[rest[hit]] = T_SYNONYM
+            row[rest[hit]] = found[hit]
+    return Matches(enc, tier, row, candidates)
+
+
+def _distinct_by_name(names: pl.Series, rows: np.ndarray) -> np.ndarray:
+    """First row per distinct name among ``rows`` (kept in save order)."""
+    vals = names.gather(rows).to_list()
+    seen: dict = {}
+    for r, v in zip(rows.tolist(), vals):
+        seen.setdefault(v, r)
+    return np.fromiter(seen.values(), dtype=np.int64, count=len(seen))
 
 
 def match(
@@ -173,87 +492,23 @@ def match(
     keep: Keep = "first",
     synonyms: bool = True,
 ) -> pl.DataFrame:
-    """Match unique, non-null values against the reference, tier by tier.
+    """Tiers for a Series of values, as a DataFrame in input order of first occurrence.
 
-    Returns one row per input value, in input order, with columns ``value``, ``tier``
-    (``exact``, ``case-insensitive``, ``synonym`` or ``none``) and ``name`` (the standardized
-    value, null when nothing matched). With ``keep=False`` there is also ``names``: every
-    candidate for ambiguous synonyms (one element otherwise).
+    Columns ``value``, ``tier`` (``exact``, ``case-insensitive``, ``synonym`` or ``none``),
+    ``name`` (standardized value, null when nothing matched) and, with ``keep=False``,
+    ``names`` (every candidate name; one element unless the synonym is ambiguous).
     """
-    check_keep(keep)
-    want_list = keep is False
-    df = pl.DataFrame({"value": uniques}).with_row_index("__i")
-    empty_names = pl.lit(None, dtype=pl.List(pl.String))
-
-    if not index.is_text or df.get_column("value").dtype != pl.String:
-        case_sensitive, synonyms = True, False
-
-    j = df.join(index.exact_keys(), left_on="value", right_on="__key", how="left")
-    is_hit = pl.col("__hit").is_not_null()
-    exact = j.filter(is_hit).select("__i", "value", tier=pl.lit(EXACT), name=pl.col("value"))
-    rest = j.filter(~is_hit).select("__i", "value")
-    parts = [exact]
-
-    if not case_sensitive and rest.height:
-        j = rest.with_columns(__lk=pl.col("value").str.to_lowercase()).join(
-            index.lower_keys(), left_on="__lk", right_on="__key", how="left"
-        )
-        hit = pl.col("__name").is_not_null()
-        parts.append(j.filter(hit).select("__i", "value", tier=pl.lit(CASE), name=pl.col("__name")))
-        rest = j.filter(~hit).select("__i", "value")
-
-    syn_names = None
-    if synonyms and index.synonyms_field is not None and rest.height:
-        key = pl.col("value") if case_sensitive else pl.col("value").str.to_lowercase()
-        table = index.synonym_keys(case_sensitive, keep)
-        j = rest.with_columns(__sk=key).join(table, left_on="__sk", right_on="__key", how="left")
-        if want_list:
-            hit = pl.col("__names").is_not_null()
-            syn = j.filter(hit)
-            syn_names = syn.select("__i", names=pl.col("__names"))
-            parts.append(syn.select("__i", "value", tier=pl.lit(SYNONYM), name=pl.col("__names").list.first()))
-        else:
-            hit = pl.col("__name").is_not_null()
-            parts.append(j.filter(hit).select("__i", "value", tier=pl.lit(SYNONYM), name=pl.col("__name")))
-        rest = j.filter(~hit).select("__i", "value")
-
-    parts.append(rest.select("__i", "value", tier=pl.lit(NONE), name=pl.lit(None, dtype=pl.String)))
-    vtype = df.schema["value"]
-    out = pl.concat([p.cast({"name": vtype, "tier": pl.String}) for p in parts], how="vertical").sort("__i")
-
-    if want_list:
-        out = out.with_columns(names=pl.when(pl.col("name").is_not_null()).then(pl.concat_list("name")).otherwise(empty_names))
-        if syn_names is not None and syn_names.height:
-            out = out.join(syn_names, on="__i", how="left", suffix="_syn").with_columns(
-                names=pl.coalesce("names_syn", "names")
-            ).drop("names_syn")
-    return out.drop("__i")
-
-
-def convert(index: ReferenceIndex, matched: pl.DataFrame, return_field: str, keep: Keep) -> pl.DataFrame:
-    """Add ``ret``: the ``return_field`` value of each matched name (``rets`` lists with keep=False).
-
-    LaminDB converts after standardizing: ``field -> return_field`` with duplicates of
-    ``field`` resolved by ``keep``. With ``keep=False`` every candidate name contributes all
-    its distinct values (flattened, de-duplicated in save order).
-    """
-    table = index.return_values(return_field, keep)
-    if keep is not False:
-        out = matched.join(table, left_on="name", right_on="__name", how="left", maintain_order="left")
-        return out.rename({"__ret": "ret"})
-    flat = (
-        matched.select("value", "names")
-        .with_row_index("__i")
-        .explode("names")
-        .join(table, left_on="names", right_on="__name", how="left", maintain_order="left")
-        .explode("__ret")
-        .filter(pl.col("__ret").is_not_null())
-        .group_by("__i")
-        .agg(pl.col("__ret").unique(maintain_order=True).alias("rets"))
-    )
-    return (
-        matched.with_row_index("__i")
-        .join(flat, on="__i", how="left", maintain_order="left")
-        .with_columns(ret=pl.col("rets").list.first())
-        .drop("__i")
-    )
+    m = match_encoded(index, encode(uniques), case_sensitive=case_sensitive, keep=keep, synonyms=synonyms)
+    df = m.frame(index)
+    if keep is False:
+        names = index.names
+        lists = [None] * len(m.enc)
+        single = m.names(index).to_list()
+        for i, n in enumerate(single):
+            if n is not None:
+                lists[i] = [n]
+        for i, rows in m.candidates.items():
+            lists[i] = names.gather(rows).to_list()
+        order = m.enc.input_order()
+        df = df.with_columns(names=pl.Series([lists[i] for i in order], dtype=pl.List(names.dtype)))
+    return df

@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from .inputs import Values, as_values
-from .matching import NONE, Keep, ReferenceIndex, check_keep, convert, match
+from .matching import T_NONE, Encoded, Keep, ReferenceIndex, check_keep, encode, gather_rows, match_encoded
 from .reporting import call_literal, logger, quoted
 from .scope import resolve
 
@@ -56,99 +56,116 @@ def standardize_values(
     """
     check_keep(keep)
     s = values.series
-    if s.dtype != index.names.dtype:
-        try:
-            s = s.cast(index.names.dtype)
-        except pl.exceptions.PolarsError:
-            pass
-    uniques = s.drop_nulls().unique(maintain_order=True)
-    m = match(index, uniques, case_sensitive=case_sensitive, keep=keep, synonyms=synonyms)
+    enc = encode(s)
+    m = match_encoded(index, enc, case_sensitive=case_sensitive, keep=keep, synonyms=synonyms)
+    mapped = m.tier != T_NONE
+    uvalues = enc.values
+    target = m.names(index)  # standardized name per distinct value (null: unmatched)
+    lists: dict[int, list] = {i: index.names.gather(rows).to_list() for i, rows in m.candidates.items()}
+    outcome = StandardizeOutcome(result=None, n_values=len(s) - s.null_count())
     if return_field is not None and return_field != index.field:
-        m = convert(index, m, return_field, keep)
-        matched = pl.col("tier") != NONE
-        unconverted = int(m.filter(matched & pl.col("ret").is_null()).height)
-        out_col, list_col = "ret", "rets"
-    else:
-        unconverted = 0
-        out_col, list_col = "name", "names"
+        target, lists, outcome.n_unconverted = _convert(index, m, target, lists, return_field, keep)
 
-    tier = m.get_column("tier")
-    value = m.get_column("value")
-    unmapped = value.filter((tier == NONE) & (value != "") if value.dtype == pl.String else tier == NONE)
-    outcome = StandardizeOutcome(result=None, n_values=len(s) - s.null_count(), unmapped=unmapped.to_list())
-    outcome.n_unconverted = unconverted
+    empty = (uvalues == "").to_numpy() if uvalues.dtype == pl.String and len(uvalues) else np.zeros(len(uvalues), bool)
+    unmapped = np.flatnonzero(~mapped & ~empty)
+    unmapped = unmapped[np.argsort(enc.first[unmapped], kind="stable")]
+    outcome.unmapped = uvalues.gather(unmapped).to_list()
+    outcome.n_ambiguous = len(lists)
 
-    out_dtype = m.schema[out_col]
-    if keep is False:
-        lists = m.get_column(list_col)
-        ambiguous = (lists.list.len().fill_null(0) > 1).to_numpy()
-        outcome.n_ambiguous = int(ambiguous.sum())
+    if not lists and target.dtype == uvalues.dtype:
+        _string_path(outcome, enc, mapped, target, return_mapper, values.scalar)
     else:
-        ambiguous = None
-
-    if (ambiguous is None or not ambiguous.any()) and (out_dtype == value.dtype or m.height == 0):
-        _string_path(outcome, s, m, out_col, return_mapper, values.scalar)
-    else:
-        _object_path(outcome, s, m, out_col, list_col if ambiguous is not None else None, ambiguous, return_mapper, values.scalar)
+        _object_path(outcome, enc, mapped, target, lists, return_mapper, values.scalar)
     return outcome
 
 
-def _string_path(outcome, s, m, out_col, return_mapper, scalar) -> None:
-    """Outputs are plain values of the input dtype: stay in polars end to end."""
-    per_unique = m.select(
-        "value",
-        out=pl.when(pl.col("tier") != NONE).then(pl.col(out_col)).otherwise(pl.col("value")),
-    )
-    changed = per_unique.filter(pl.col("out").ne_missing(pl.col("value")))
-    if return_mapper:
-        outcome.result = dict(zip(changed.get_column("value").to_list(), changed.get_column("out").to_list()))
-    full = s.to_frame("value").join(per_unique, on="value", how="left", maintain_order="left").get_column("out")
-    outcome.n_changed = int((full.ne_missing(s) & s.is_not_null()).sum())
-    if not return_mapper:
-        outcome.result = full[0] if scalar else full.to_list()
+def _convert(index: ReferenceIndex, m, names: pl.Series, lists: dict, return_field: str, keep: Keep):
+    """Matched names -> ``return_field`` values (LaminDB: duplicates of the field by ``keep``)."""
+    ret_col = index.frame.get_column(return_field)
+    mapped_idx = np.flatnonzero(m.tier != T_NONE)
+    q = names.gather(mapped_idx)
+    name_index = index.name_index()
+    if keep is False:
+        left, right = name_index.find_all(q)
+        hit = right > left
+        rows = np.full(len(q), -1, dtype=np.int64)
+        rows[hit] = name_index.rows[left[hit]]
+        multi = {int(mapped_idx[i]): name_index.rows[left[i] : right[i]] for i in np.flatnonzero(right - left > 1)}
+    else:
+        rows = name_index.find(q, last=keep == "last")
+        multi = {}
+    full_rows = np.full(len(m.enc), -1, dtype=np.int64)
+    full_rows[mapped_idx] = rows
+    target = gather_rows(ret_col, full_rows)
+    new_lists: dict[int, list] = {}
+    if keep is False:
+        # every candidate name contributes all its records' values, flattened and de-duplicated
+        for i in set(lists) | set(multi):
+            cand_names = lists.get(i) or [names[i]]
+            vals: list = []
+            for name in cand_names:
+                l_, r_ = name_index.find_all(pl.Series([name], dtype=names.dtype))
+                vals.extend(ret_col.gather(name_index.rows[l_[0] : r_[0]]).to_list())
+            distinct = list(dict.fromkeys(v for v in vals if v is not None))
+            if len(distinct) > 1:
+                new_lists[i] = distinct
+            elif distinct:
+                target = target.scatter(i, distinct[0])
+    unconverted = int(((m.tier != T_NONE) & target.is_null().to_numpy()).sum()) - len(new_lists)
+    return target, new_lists, max(unconverted, 0)
 
 
-def _object_path(outcome, s, m, out_col, list_col, ambiguous, return_mapper, scalar) -> None:
-    """Outputs mix types (lists for ambiguous synonyms, non-string return fields): numpy objects."""
-    n_u = m.height
-    value_list = m.get_column("value").to_list()
-    is_mapped = (m.get_column("tier") != NONE).to_numpy()
-    out_u = np.empty(n_u, dtype=object)
-    out_u[:] = value_list
-    mapped_vals = m.get_column(out_col).to_list()
-    mapped_idx = np.flatnonzero(is_mapped)
-    if len(mapped_idx):
-        tmp = np.empty(n_u, dtype=object)
-        tmp[:] = mapped_vals
-        out_u[mapped_idx] = tmp[mapped_idx]
-    if ambiguous is not None and ambiguous.any():
-        amb_idx = np.flatnonzero(ambiguous & is_mapped)
-        lists = m.get_column(list_col).gather(amb_idx).to_list()
-        for i, lst in zip(amb_idx, lists):  # only the ambiguous ones
-            out_u[i] = lst
-    changed_u = np.fromiter(
-        (not _same(o, v) for o, v in zip(out_u, value_list)), dtype=bool, count=n_u
-    ) if n_u else np.zeros(0, bool)
-    codes = (
-        s.to_frame("value")
-        .join(m.select("value").with_row_index("__code"), on="value", how="left", maintain_order="left")
-        .get_column("__code")
-    )
-    present = codes.is_not_null().to_numpy()
-    code_arr = codes.fill_null(0).to_numpy().astype(np.int64)
-    outcome.n_changed = int((changed_u[code_arr] & present).sum()) if n_u else 0
+def _string_path(outcome, enc: Encoded, mapped: np.ndarray, target: pl.Series, return_mapper: bool, scalar: bool) -> None:
+    """Outputs are plain values of the input dtype: stay in polars/numpy end to end."""
+    values = enc.values
+    out_u = target.zip_with(pl.Series(mapped), values) if len(values) else values
+    changed = mapped & out_u.ne_missing(values).to_numpy() if len(values) else mapped
+    outcome.n_changed = _count_changed(enc, changed)
     if return_mapper:
-        idx = np.flatnonzero(changed_u)
-        outcome.result = {value_list[i]: out_u[i] for i in idx}
+        idx = np.flatnonzero(changed)
+        idx = idx[np.argsort(enc.first[idx], kind="stable")]
+        outcome.result = dict(zip(values.gather(idx).to_list(), out_u.gather(idx).to_list()))
         return
-    full = np.empty(len(s), dtype=object)
-    if n_u:
-        full[present] = out_u[code_arr[present]]
+    full = enc.broadcast(out_u)
+    outcome.result = full[0] if scalar else full.to_list()
+
+
+def _object_path(outcome, enc: Encoded, mapped: np.ndarray, target: pl.Series, lists: dict, return_mapper: bool, scalar: bool) -> None:
+    """Outputs mix types (lists for ambiguous synonyms, non-string return fields): numpy objects."""
+    n_u = len(enc)
+    out_u = np.empty(n_u, dtype=object)
+    out_u[:] = enc.values.to_list()
+    idx = np.flatnonzero(mapped)
+    if len(idx):
+        tmp = np.empty(len(idx), dtype=object)
+        tmp[:] = target.gather(idx).to_list()
+        out_u[idx] = tmp
+    changed = np.zeros(n_u, dtype=bool)
+    if len(idx):
+        same = np.fromiter((a == b for a, b in zip(out_u[idx], enc.values.gather(idx).to_list())), dtype=bool, count=len(idx))
+        changed[idx] = ~same
+    for i, lst in lists.items():  # only the ambiguous ones
+        out_u[i] = lst
+        changed[i] = True
+    outcome.n_changed = _count_changed(enc, changed)
+    if return_mapper:
+        sel = np.flatnonzero(changed)
+        sel = sel[np.argsort(enc.first[sel], kind="stable")]
+        keys = enc.values.gather(sel).to_list()
+        outcome.result = {k: out_u[i] for k, i in zip(keys, sel.tolist())}
+        return
+    codes = enc.codes
+    full = np.empty(len(codes), dtype=object)
+    present = codes >= 0
+    full[present] = out_u[codes[present]]
     outcome.result = full[0] if scalar else full.tolist()
 
 
-def _same(a, b) -> bool:
-    return not isinstance(a, list) and a == b
+def _count_changed(enc: Encoded, changed: np.ndarray) -> int:
+    if not changed.any():
+        return 0
+    counts = np.bincount(enc.codes[enc.codes >= 0], minlength=len(changed))
+    return int(counts[changed].sum())
 
 
 # -- entry point ------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import polars as pl
 from . import fuzzy
 from .inputs import Values, as_values
 from .inspect_result import InspectResult
-from .matching import CASE, EXACT, NONE, SYNONYM, ReferenceIndex, match
+from .matching import T_CASE, T_EXACT, T_SYNONYM, Encoded, ReferenceIndex, encode, first_in_input, match_encoded
 from .reporting import call_literal, logger, pct, quoted, terms
 from .scope import resolve
 
@@ -36,6 +36,13 @@ class ValidationStats:
 
 
 # -- pure layer ---------------------------------------------------------------------------
+def exact_matches(index: ReferenceIndex, values: Values) -> tuple[Encoded, np.ndarray]:
+    """Distinct input values and, per distinct value, whether it exists exactly."""
+    enc = encode(values.series)
+    m = match_encoded(index, enc, case_sensitive=True, synonyms=False)
+    return enc, m.tier == T_EXACT
+
+
 def validate_values(index: ReferenceIndex, values: Values) -> np.ndarray:
     """Bool per input value: is it exactly (case-sensitively) a value of the field?
 
@@ -45,32 +52,37 @@ def validate_values(index: ReferenceIndex, values: Values) -> np.ndarray:
     >>> validate_values(ReferenceIndex(ref, "name"), as_values(["T cell", "t cell", None])).tolist()
     [True, False, False]
     """
-    s = _aligned(index, values.series)
-    if len(s) == 0:
-        return np.zeros(0, dtype=bool)
-    hit = s.to_frame("value").join(
-        index.exact_keys(), left_on="value", right_on="__key", how="left", maintain_order="left"
-    )
-    return hit.get_column("__hit").is_not_null().to_numpy()
+    enc, ok = exact_matches(index, values)
+    return _broadcast_flags(enc, ok)
 
 
-def validation_stats(values: Values, flags: np.ndarray, n_examples: int = 10) -> ValidationStats:
+def _broadcast_flags(enc: Encoded, ok: np.ndarray) -> np.ndarray:
+    if len(ok) == 0:
+        return np.zeros(len(enc.codes), dtype=bool)
+    codes = enc.codes
+    flags = ok[np.maximum(codes, 0)]
+    if (codes < 0).any():
+        flags &= codes >= 0
+    return flags
+
+
+def _empty_mask(enc: Encoded) -> np.ndarray:
+    if enc.values.dtype == pl.String and len(enc):
+        return (enc.values == "").to_numpy()
+    return np.zeros(len(enc), dtype=bool)
+
+
+def validation_stats(values: Values, enc: Encoded, ok: np.ndarray, n_examples: int = 10) -> ValidationStats:
     """Unique/validated counts and the first non-validated examples (input order)."""
-    s = values.series
-    df = pl.DataFrame({"value": s, "ok": flags})
-    if s.dtype == pl.String:
-        df = df.filter(pl.col("value").is_not_null() & (pl.col("value") != ""))
-    else:
-        df = df.filter(pl.col("value").is_not_null())
-    uniq = df.unique(subset="value", keep="first", maintain_order=True)
-    ok = uniq.get_column("ok")
-    bad = uniq.filter(~ok).get_column("value")
+    present = ~_empty_mask(enc)
+    bad = first_in_input(enc, np.flatnonzero(present & ~ok), n_examples)
+    n_unique = int(present.sum())
     return ValidationStats(
-        n_values=len(s),
-        n_unique=uniq.height,
-        n_validated=int(ok.sum()),
-        non_validated=bad.head(n_examples).to_list(),
-        n_ignored=len(s) - uniq.height,
+        n_values=len(values),
+        n_unique=n_unique,
+        n_validated=int((present & ok).sum()),
+        non_validated=enc.values.gather(bad).to_list(),
+        n_ignored=len(values) - n_unique,
     )
 
 
@@ -83,34 +95,16 @@ def inspect_values(
     uid_column: str | None = "uid",
 ) -> InspectResult:
     """Per-unique-value matching and suggestions, as an InspectResult (no logging)."""
-    uniques = _aligned(index, values.uniques())
-    matched = match(index, uniques, case_sensitive=False, keep="first", synonyms=synonyms)
-    unmatched = matched.filter(pl.col("tier") == NONE).get_column("value")
-    suggestions = None
-    if len(unmatched) and index.is_text and len(index):
+    enc = encode(values.series)
+    m = match_encoded(index, enc, case_sensitive=False, keep="first", synonyms=synonyms)
+    result = InspectResult(values=values.series, matches=m, index=index, uid_column=uid_column)
+    n_unmatched = result._n_unmatched
+    if n_unmatched and index.is_text and len(index):
         n_choices = fuzzy.choices(index).height
-        k = fuzzy.eager_count(len(unmatched), n_choices, eager_cells)
+        k = fuzzy.eager_count(n_unmatched, n_choices, eager_cells)
         if k:
-            suggestions = fuzzy.suggest(index, unmatched.head(k))
-    return InspectResult(
-        values=values.series,
-        matched=matched,
-        index=index,
-        suggestions=suggestions,
-        n_empty=len(values) - matched.height,
-        uid_column=uid_column,
-    )
-
-
-def _aligned(index: ReferenceIndex, s: pl.Series) -> pl.Series:
-    """Cast the input to the reference dtype (e.g. Int32 ids vs Int64 input) when they differ."""
-    ref = index.names.dtype
-    if s.dtype == ref:
-        return s
-    try:
-        return s.cast(ref)
-    except pl.exceptions.PolarsError:
-        return s
+            result._suggestions = fuzzy.suggest(index, enc.values.gather(result._unmatched_idx(k)))
+    return result
 
 
 # -- entry points ---------------------------------------------------------------------------
@@ -137,9 +131,10 @@ def validate(scope, values, field=None, *, mute: bool = False, organism=None, so
             logger.warning(f"Your {sc.model.__name__} registry is empty, consider populating it first!")
         flags = np.zeros(len(vals), dtype=bool)
     else:
-        flags = validate_values(index, vals)
-    if not mute and len(index):
-        _log_validation(validation_stats(vals, flags), fname, sc)
+        enc, ok = exact_matches(index, vals)
+        flags = _broadcast_flags(enc, ok)
+        if not mute:
+            _log_validation(validation_stats(vals, enc, ok), fname, sc)
     return flags[0] if vals.scalar else flags
 
 
@@ -182,36 +177,37 @@ def inspect(scope, values, field=None, *, mute: bool = False, organism=None, sou
 
 
 def _log_inspect(r: InspectResult, field: str, sc) -> None:
-    n_bad = len(r.non_validated)
+    n_bad = r._n_non_validated
     ignored = f" ({r.n_empty} empty/duplicated values ignored)" if r.n_empty else ""
     if n_bad == 0:
         logger.success(f"{terms(r.n_unique)} (100.0%) are validated for {field}{ignored}")
         return
     logger.warning(
         f"{n_bad} of {terms(r.n_unique)} ({pct(n_bad, r.n_unique)}%) are not validated for {field}: "
-        f"{quoted(r.non_validated, total=n_bad)}{ignored}"
+        f"{quoted(r._examples('non_validated'), total=n_bad)}{ignored}"
     )
-    tiers = r._matched.get_column("tier")
-    if r.synonyms_mapper:
+    n_mapped = r._n_mapped
+    if n_mapped:
         kinds = []
-        if (tiers == CASE).any():
+        if r._count(T_CASE):
             kinds.append("inconsistent casing")
-        if (tiers == SYNONYM).any():
+        if r._count(T_SYNONYM):
             kinds.append("synonyms")
-        keys = list(r.synonyms_mapper)
-        pairs = ", ".join(f"{k!r} → {v!r}" for k, v in list(r.synonyms_mapper.items())[:10])
-        more = ", ..." if len(keys) > 10 else ""
+        pairs = ", ".join(f"{k!r} → {v!r}" for k, v in r._mapped_examples())
+        more = ", ..." if n_mapped > 10 else ""
         field_arg = "" if field == sc.schema.name_field else f", field={field!r}"
         logger.print(
-            f"   detected {terms(len(keys))} with {'/'.join(kinds)}: {pairs}{more}\n"
+            f"   detected {terms(n_mapped)} with {'/'.join(kinds)}: {pairs}{more}\n"
             f"→  standardize them: values = {sc.label}.standardize(values{field_arg})"
         )
-    if r.unmatched:
+    n_unmatched = r._n_unmatched
+    if n_unmatched:
         sugg = _suggestion_text(r)
-        literal = call_literal(r.unmatched)
+        examples = r._examples("unmatched", n=21)
+        literal = call_literal(examples) if n_unmatched <= 20 else None
         arg = literal if literal is not None else "result.unmatched"
         logger.print(
-            f"   couldn't validate {terms(len(r.unmatched))}: {quoted(r.unmatched, total=len(r.unmatched))}{sugg}\n"
+            f"   couldn't validate {terms(n_unmatched)}: {quoted(examples, total=n_unmatched)}{sugg}\n"
             f"→  if you are sure, create records: {sc.label}.from_values({arg}, field={field!r}, create=True).save()"
         )
 
@@ -224,5 +220,7 @@ def _suggestion_text(r: InspectResult) -> str:
     s = s.filter(pl.col("suggestions").list.len() > 0).head(5)
     if s.height == 0:
         return ""
-    pairs = ", ".join(f"{v!r} → {sug[0]!r}" for v, sug in zip(s.get_column("value").to_list(), s.get_column("suggestions").to_list()))
+    pairs = ", ".join(
+        f"{v!r} → {sug[0]!r}" for v, sug in zip(s.get_column("value").to_list(), s.get_column("suggestions").to_list())
+    )
     return f" (did you mean: {pairs}?)"
