@@ -283,15 +283,16 @@ class Record(metaclass=RecordMeta):
     def _from_arrow(cls, table: pa.Table, instance: Instance | None = None) -> list["Record"]:
         """Records from rows (no per-value validation: the rows come from the registry)."""
         inst = cls._resolve_instance(instance)
-        json_cols = [f.column for f in cls._value_fields() if isinstance(f, JSON)]
+        json_cols = [f.column for f in cls._value_fields() if isinstance(f, JSON) and f.column in table.column_names]
+        names = table.column_names
         new = cls.__new__
         out = []
         with paused_gc(table.num_rows):
-            rows = table.to_pylist()
-            for row in rows:
+            columns = [_pylist(table.column(c)) for c in names]
+            for values in zip(*columns):
                 obj = new(cls)
                 d = obj.__dict__
-                d.update(row)
+                d.update(zip(names, values))
                 d["_instance"] = inst
                 out.append(obj)
         if json_cols:
@@ -428,6 +429,12 @@ class Record(metaclass=RecordMeta):
         from .queryset import QuerySet
 
         return QuerySet(cls).exclude(*queries, **expressions)
+
+    @class_only
+    def order_by(cls, *fields) -> "QuerySet":
+        from .queryset import QuerySet
+
+        return QuerySet(cls).order_by(*fields)
 
     @class_only
     def all(cls) -> "QuerySet":
@@ -737,6 +744,18 @@ def paused_gc(n: int):
         gc.enable()
 
 
+def _pylist(column: pa.ChunkedArray) -> list:
+    """Python values of a column; timestamps go through pandas, ~15x faster than Arrow's per-value path."""
+    if pa.types.is_timestamp(column.type) and len(column) > 64:
+        values = column.to_pandas().dt.to_pydatetime()
+        if column.null_count:
+            nulls = column.is_null().to_pandas().to_numpy()
+            values = values.astype(object)
+            values[nulls] = None
+        return values.tolist()
+    return column.to_pylist()
+
+
 def _check_writable(inst: Instance) -> None:
     if inst.read_only:
         raise ReadOnlyError(
@@ -806,7 +825,7 @@ def _columns(cls, fields: list[Field], records: list[Record], now, user_id, inse
             cols[col] = pa.array(np.full(n, np.datetime64(now.replace(tzinfo=None), "us")), pa.timestamp("us")).cast(f.arrow_type)
             continue
         values = list(map(itemgetter(col), dicts))  # every column is in __dict__ (constructor defaults)
-        if col == "created_by_id" and user_id is not None:
+        if col == "created_by_id" and user_id is not None and insert:
             values = [user_id if v is None else v for v in values]
         if isinstance(f, JSON):
             values = [None if v is None else json.dumps(v) for v in values]

@@ -56,9 +56,8 @@ class ManyToManyManager:
     def all(self):
         from .queryset import QuerySet
 
-        inst = self._inst()
-        ids = _ids_linked(inst, self.link_table, self.source_col, self.target_col, self.record.id)
-        return QuerySet(self.model, instance=inst).filter(id__in=ids.tolist())
+        self._inst()
+        return QuerySet.related(self.record, self.name)
 
     def add(self, *records) -> None:
         """Link records (one commit; existing links are kept, not duplicated)."""
@@ -128,11 +127,9 @@ class ReverseForeignKey:
         if instance is None:
             return self
         from .queryset import QuerySet
+        from .record import _reverse_name
 
-        inst = instance._instance or type(instance)._resolve_instance()
-        if instance.id is None:
-            raise ValidationError(f"{type(instance).__name__} record is not saved yet; it has no related records")
-        return QuerySet(self.model, instance=inst).filter(**{self.fk.column: instance.id})
+        return QuerySet.related(instance, _reverse_name(self.model, self.fk))
 
 
 class ReverseManyToMany:
@@ -147,8 +144,5 @@ class ReverseManyToMany:
             return self
         from .queryset import QuerySet
 
-        inst = instance._instance or type(instance)._resolve_instance()
-        type(instance)._ensure_tables(inst)
-        source_col, target_col = self.m2m.link_columns
-        ids = _ids_linked(inst, self.m2m.link_table, target_col, source_col, instance.id)
-        return QuerySet(self.model, instance=inst).filter(id__in=ids.tolist())
+        type(instance)._resolve_instance(instance._instance)
+        return QuerySet.related(instance, self.m2m.related_name or (self.model._schema_table() + "s"))
