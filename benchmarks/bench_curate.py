@@ -86,7 +86,6 @@ def main() -> None:
     rep = args.repeat
 
     import registry  # noqa: F401  (configures logging)
-    import registry.bio as bt
     from registry.curate.scope import clear_cache
 
     logging.getLogger("registry").setLevel(logging.CRITICAL)  # the work is done, the lines are not printed
@@ -107,54 +106,73 @@ def main() -> None:
 
     largest_r = None
     for r in sizes(args.max_n):
-        tmp = tempfile.mkdtemp(prefix=f"bench_curate_{r}_")
-        t_build = build_registry(tmp, r)
-        print(f"registry of {r:,} CellType records built in {t_build:.1f} s")
+        registry_sizes(measure, bench, r, args, clear_cache)
         largest_r = r
-        values = make_values(r, r, seed=1)
-        names = bt.CellType._snapshot_pl().get_column("name")
-
-        floor = bench.measure(
-            "floor: pl.Series(values).is_in(names)", r, lambda: pl.Series(values, dtype=pl.String).is_in(names.implode()), repeat=rep
-        )
-        v = measure("validate", r, lambda: bt.CellType.validate(values), cold=False, peer_key="validate")
-        bench.rows[-1]["note"] = f"{v / floor:.2f}x floor"
-        c = measure("inspect (cold index)", r, lambda: bt.CellType.inspect(values), peer_key="inspect")
-        bench.rows[-1]["note"] = f"{c / floor:.2f}x floor"
-        measure("inspect (warm index)", r, lambda: bt.CellType.inspect(values), cold=False)
-        s = measure("standardize (cold index)", r, lambda: bt.CellType.standardize(values), peer_key="standardize")
-        bench.rows[-1]["note"] = f"{s / floor:.2f}x floor"
-        measure("standardize (warm index)", r, lambda: bt.CellType.standardize(values), cold=False)
-        if r <= args.from_values_max:
-            fv_values = make_values(r, r, seed=2, permutation=True)
-            measure(
-                "from_values (all exist, cold index)",
-                r,
-                lambda: bt.CellType.from_values(fv_values),
-                peer_key="from_values",
-                note="returns one record per value",
-            )
-        measure("lookup() (cold)", r, lambda: bt.CellType.lookup(), peer_key="lookup")
-        measure("lookup() (warm)", r, lambda: bt.CellType.lookup(), cold=False)
-        lk = bt.CellType.lookup()
-        measure("lookup().<attr> first access", r, lambda: lk.__dict__["_cache"].clear() or lk.cell_type_1, cold=False)
-        clear_cache()
-
-    # scaling in the number of values against the largest registry
-    if largest_r:
+    if largest_r:  # scaling in the number of values against the largest registry
         print(f"value scaling against {largest_r:,} records")
         for n in sizes(args.max_values):
-            values = make_values(n, largest_r, seed=3)
-            names = bt.CellType._snapshot_pl().get_column("name")
-            floor = bench.measure(
-                "scaling: floor is_in", n, lambda: pl.Series(values, dtype=pl.String).is_in(names.implode()), repeat=rep
-            )
-            v = measure("scaling: validate", n, lambda: bt.CellType.validate(values), cold=False)
-            bench.rows[-1]["note"] = f"{v / floor:.2f}x floor"
-            measure("scaling: inspect (warm index)", n, lambda: bt.CellType.inspect(values), cold=False)
-            measure("scaling: standardize (warm index)", n, lambda: bt.CellType.standardize(values), cold=False)
-            del values
+            value_scaling(measure, bench, n, largest_r, rep)
     bench.report()
+
+
+def registry_sizes(measure, bench: Bench, r: int, args, clear_cache) -> None:
+    """Registry of r records, r values: every operation, cold and warm."""
+    import registry.bio as bt
+
+    rep = args.repeat
+    tmp = tempfile.mkdtemp(prefix=f"bench_curate_{r}_")
+    t_build = build_registry(tmp, r)
+    print(f"registry of {r:,} CellType records built in {t_build:.1f} s")
+    values = make_values(r, r, seed=1)
+    names = bt.CellType._snapshot_pl().get_column("name")
+
+    floor = bench.measure(
+        "floor: pl.Series(values).is_in(names)",
+        r,
+        lambda: pl.Series(values, dtype=pl.String).is_in(names.implode()),
+        repeat=rep,
+    )
+    v = measure("validate", r, lambda: bt.CellType.validate(values), cold=False, peer_key="validate")
+    bench.rows[-1]["note"] = f"{v / floor:.2f}x floor"
+    c = measure("inspect (cold index)", r, lambda: bt.CellType.inspect(values), peer_key="inspect")
+    bench.rows[-1]["note"] = f"{c / floor:.2f}x floor"
+    w = measure("inspect (warm index)", r, lambda: bt.CellType.inspect(values), cold=False)
+    bench.rows[-1]["note"] = f"{w / floor:.2f}x floor"
+    s = measure("standardize (cold index)", r, lambda: bt.CellType.standardize(values), peer_key="standardize")
+    bench.rows[-1]["note"] = f"{s / floor:.2f}x floor"
+    w = measure("standardize (warm index)", r, lambda: bt.CellType.standardize(values), cold=False)
+    bench.rows[-1]["note"] = f"{w / floor:.2f}x floor"
+    if r <= args.from_values_max:
+        fv_values = make_values(r, r, seed=2, permutation=True)
+        measure(
+            "from_values (all exist, cold index)",
+            r,
+            lambda: bt.CellType.from_values(fv_values),
+            peer_key="from_values",
+            note="returns one record per value",
+        )
+    measure("lookup() (cold)", r, lambda: bt.CellType.lookup(), peer_key="lookup")
+    measure("lookup() (warm)", r, lambda: bt.CellType.lookup(), cold=False)
+    lk = bt.CellType.lookup()
+    measure("lookup().<attr> first access", r, lambda: lk.__dict__["_cache"].clear() or lk.cell_type_1, cold=False)
+    clear_cache()
+
+
+def value_scaling(measure, bench: Bench, n: int, r: int, rep: int) -> None:
+    """n values against the largest registry (warm index): linear in n?"""
+    import registry.bio as bt
+
+    values = make_values(n, r, seed=3)
+    names = bt.CellType._snapshot_pl().get_column("name")
+    floor = bench.measure(
+        "scaling: floor is_in", n, lambda: pl.Series(values, dtype=pl.String).is_in(names.implode()), repeat=rep
+    )
+    v = measure("scaling: validate", n, lambda: bt.CellType.validate(values), cold=False)
+    bench.rows[-1]["note"] = f"{v / floor:.2f}x floor"
+    w = measure("scaling: inspect (warm index)", n, lambda: bt.CellType.inspect(values), cold=False)
+    bench.rows[-1]["note"] = f"{w / floor:.2f}x floor"
+    w = measure("scaling: standardize (warm index)", n, lambda: bt.CellType.standardize(values), cold=False)
+    bench.rows[-1]["note"] = f"{w / floor:.2f}x floor"
 
 
 if __name__ == "__main__":

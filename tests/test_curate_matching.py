@@ -142,13 +142,17 @@ def test_exact_match_before_case_insensitive(genes):
 
 
 def test_exact_match_priority():
-    index = ReferenceIndex(pl.DataFrame({"symbol": ["Abca1", "ABCA1"], "synonyms": ["", "ABC1|TGD|HDLDT1"]}), "symbol", "synonyms")
+    index = ReferenceIndex(
+        pl.DataFrame({"symbol": ["Abca1", "ABCA1"], "synonyms": ["", "ABC1|TGD|HDLDT1"]}), "symbol", "synonyms"
+    )
     assert std(index, ["Abca1"]) == ["Abca1"]
     assert std(index, ["ABC1"]) == ["ABCA1"]
 
 
 def test_case_insensitive_field_before_synonym():
-    index = ReferenceIndex(pl.DataFrame({"symbol": ["BRCA1", "GCLC"], "synonyms": ["", "BRCA1|GCS"]}), "symbol", "synonyms")
+    index = ReferenceIndex(
+        pl.DataFrame({"symbol": ["BRCA1", "GCLC"], "synonyms": ["", "BRCA1|GCS"]}), "symbol", "synonyms"
+    )
     assert std(index, ["brca1"]) == ["BRCA1"]
 
 
@@ -164,7 +168,11 @@ def test_early_mismatch():
         pl.DataFrame(
             {
                 "name": ["Plasmablast", "conventional dendritic cell", "plasmablast"],
-                "synonyms": ["", "cDC|dendritic reticular cell|DC1|type 1 DC", "CD27-positive|CD38-positive|CD20-negative B cell"],
+                "synonyms": [
+                    "",
+                    "cDC|dendritic reticular cell|DC1|type 1 DC",
+                    "CD27-positive|CD38-positive|CD20-negative B cell",
+                ],
             }
         ),
         "name",
@@ -179,8 +187,24 @@ CELLS = pl.DataFrame(
         "id": [1, 2, 3, 4, 5, 6, 7],
         "uid": ["u1", "u2", "u3", "u4", "u5", "u6", "u7"],
         "name": ["T cell", "B cell", "ADGB-DT", "1st cell", "NK cell", "nk cell", "NKT cell"],
-        "ontology_id": ["CL:0000084", "CL:0000236", "CL:9999999", "CL:9999998", "CL:0000623", "CL:0000624", "CL:0000814"],
-        "synonyms": ["T-cell|T lymphocyte|T-lymphocyte", "B lymphocyte|B-cell", None, None, "natural killer cell|NK|shared syn", "shared syn", "NK"],
+        "ontology_id": [
+            "CL:0000084",
+            "CL:0000236",
+            "CL:9999999",
+            "CL:9999998",
+            "CL:0000623",
+            "CL:0000624",
+            "CL:0000814",
+        ],
+        "synonyms": [
+            "T-cell|T lymphocyte|T-lymphocyte",
+            "B lymphocyte|B-cell",
+            None,
+            None,
+            "natural killer cell|NK|shared syn",
+            "shared syn",
+            "NK",
+        ],
     }
 )
 V = ["T cell", "T-cell", "t cell", "T LYMPHOCYTE", "foo", "NK", "shared syn", "nk cell", "NK CELL", "B cell", "B cell"]
@@ -193,7 +217,19 @@ def cells():
 
 def test_celltype_standardize(cells):
     out = standardize_values(cells, as_values(V))
-    assert out.result == ["T cell", "T cell", "T cell", "T cell", "foo", "NK cell", "NK cell", "nk cell", "NK cell", "B cell", "B cell"]
+    assert out.result == [
+        "T cell",
+        "T cell",
+        "T cell",
+        "T cell",
+        "foo",
+        "NK cell",
+        "NK cell",
+        "nk cell",
+        "NK cell",
+        "B cell",
+        "B cell",
+    ]
     assert out.n_changed == 6 and out.n_values == 11
     assert out.unmapped == ["foo"]
 
@@ -211,7 +247,17 @@ def test_celltype_return_mapper(cells):
 
 def test_celltype_case_sensitive(cells):
     assert std(cells, V, case_sensitive=True) == [
-        "T cell", "T cell", "t cell", "T LYMPHOCYTE", "foo", "NK cell", "NK cell", "nk cell", "NK CELL", "B cell", "B cell"
+        "T cell",
+        "T cell",
+        "t cell",
+        "T LYMPHOCYTE",
+        "foo",
+        "NK cell",
+        "NK cell",
+        "nk cell",
+        "NK CELL",
+        "B cell",
+        "B cell",
     ]
 
 
@@ -330,7 +376,11 @@ def test_nan_and_none_are_null(cells):
 
 
 def test_empty_reference():
-    index = ReferenceIndex(pl.DataFrame({"name": pl.Series([], dtype=pl.String), "synonyms": pl.Series([], dtype=pl.String)}), "name", "synonyms")
+    index = ReferenceIndex(
+        pl.DataFrame({"name": pl.Series([], dtype=pl.String), "synonyms": pl.Series([], dtype=pl.String)}),
+        "name",
+        "synonyms",
+    )
     assert validate_values(index, as_values(["a"])).tolist() == [False]
     assert std(index, ["a", None]) == ["a", None]
     r = inspect_values(index, as_values(["a"]))
@@ -341,3 +391,13 @@ def test_integer_field():
     index = ReferenceIndex(pl.DataFrame({"id": [1, 2, 3]}), "id")
     assert validate_values(index, as_values([1, 5, None], "int")).tolist() == [True, False, False]
     assert standardize_values(index, as_values([3, 4, None], "int")).result == [3, 4, None]
+
+
+def test_inspect_large_registry_defers_suggestions(cells, monkeypatch):
+    from registry.curate import fuzzy
+
+    index = ReferenceIndex(CELLS, "name", "synonyms")  # fresh: no cached choices
+    monkeypatch.setattr(fuzzy, "EAGER_RECORDS", 0)
+    r = inspect_values(index, as_values(["T cel"]))
+    assert r._suggestions is None  # nothing computed eagerly for a "large" registry
+    assert r.table.get_column("suggestions").to_list() == [["T cell"]]  # computed on access

@@ -20,7 +20,12 @@ names = st.lists(st.text(alphabet="aAbB -", min_size=1, max_size=4), min_size=0,
 @st.composite
 def reference(draw):
     ns = draw(names)
-    syns = [draw(st.one_of(st.none(), st.lists(st.text(alphabet="aAbB -", min_size=0, max_size=4), max_size=3).map("|".join))) for _ in ns]
+    syns = [
+        draw(
+            st.one_of(st.none(), st.lists(st.text(alphabet="aAbB -", min_size=0, max_size=4), max_size=3).map("|".join))
+        )
+        for _ in ns
+    ]
     return pl.DataFrame({"name": pl.Series(ns, dtype=pl.String), "synonyms": pl.Series(syns, dtype=pl.String)})
 
 
@@ -42,7 +47,7 @@ def naive(ref: pl.DataFrame, values, case_sensitive=False, keep="first"):
     for n in names:
         lower.setdefault(n.lower(), n)
     syn = {}
-    for n, s in zip(names, syns):
+    for n, s in zip(names, syns, strict=True):
         for x in (s or "").split("|"):
             if x and x != n:
                 k = x if case_sensitive else x.lower()
@@ -88,7 +93,7 @@ def test_standardize_never_changes_validated_values(data):
     ok = validate_values(index, vals)
     for kw in ({}, {"case_sensitive": True}, {"keep": "last"}, {"keep": False}):
         out = standardize_values(index, vals, **kw).result
-        assert all(o == v for o, v, k in zip(out, values, ok) if k)
+        assert all(o == v for o, v, k in zip(out, values, ok, strict=True) if k)
         # and standardize is idempotent: a second pass changes nothing
         if kw.get("keep", "first") is not False:
             assert standardize_values(index, as_values(out), **kw).result == out

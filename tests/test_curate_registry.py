@@ -175,7 +175,19 @@ def test_inspect_ulabel_without_synonyms(instance):
 # -- standardize ----------------------------------------------------------------------------
 def test_standardize_observed(cells, log):
     out = bt.CellType.standardize(V)
-    assert out == ["T cell", "T cell", "T cell", "T cell", "foo", "NK cell", "NK cell", "nk cell", "NK cell", "B cell", "B cell"]
+    assert out == [
+        "T cell",
+        "T cell",
+        "T cell",
+        "T cell",
+        "foo",
+        "NK cell",
+        "NK cell",
+        "nk cell",
+        "NK cell",
+        "B cell",
+        "B cell",
+    ]
     text = "\n".join(messages(log))
     assert "standardized 6/11 terms" in text
     # beyond LaminDB: unmapped values are reported, with the next call
@@ -193,9 +205,19 @@ def test_standardize_parameters(cells):
         "NK CELL": "NK cell",
     }
     assert bt.CellType.standardize(V, case_sensitive=True, mute=True)[2:4] == ["t cell", "T LYMPHOCYTE"]
-    assert bt.CellType.standardize(V, keep="last", mute=True)[4:9] == ["foo", "NKT cell", "nk cell", "nk cell", "NK cell"]
+    assert bt.CellType.standardize(V, keep="last", mute=True)[4:9] == [
+        "foo",
+        "NKT cell",
+        "nk cell",
+        "nk cell",
+        "NK cell",
+    ]
     assert bt.CellType.standardize(V, keep=False, mute=True)[4:9] == [
-        "foo", ["NK cell", "NKT cell"], ["NK cell", "nk cell"], "nk cell", "NK cell"
+        "foo",
+        ["NK cell", "NKT cell"],
+        ["NK cell", "nk cell"],
+        "nk cell",
+        "NK cell",
     ]
     out = bt.CellType.standardize(V, return_field="ontology_id", mute=True)
     assert out[:6] == ["CL:0000084"] * 4 + ["foo", "CL:0000623"]
@@ -328,7 +350,7 @@ def test_lookup(cells, log):
     assert lk.nk_cell.name == "NK cell"
     assert "2 records found for 'nk_cell'. Returning based on keep='first'." in messages(log, logging.WARNING)
     log.clear()
-    lk.nk_cell
+    _ = lk.nk_cell
     assert messages(log, logging.WARNING) == []  # warned once
     assert bt.CellType.lookup(keep="last").nk_cell.name == "nk cell"
     assert [r.name for r in bt.CellType.lookup(keep=False).nk_cell] == ["NK cell", "nk cell"]
@@ -337,7 +359,7 @@ def test_lookup(cells, log):
     d = lk.dict()
     assert d["ADGB-DT"].name == "ADGB-DT" and len(d) == len(CELLS) + 4
     with pytest.raises(AttributeError, match="did you mean"):
-        lk.t_cel
+        _ = lk.t_cel
 
 
 def test_lookup_return_field_and_field(cells):

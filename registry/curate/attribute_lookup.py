@@ -54,9 +54,13 @@ class _KeyTable:
         df = pl.DataFrame({"key": keys}).with_row_index("row").filter(pl.col("key").is_not_null())
         dup = df.get_column("key").is_duplicated()
         single = df.filter(~dup)
-        self.single: dict[str, int] = dict(zip(single.get_column("key").to_list(), single.get_column("row").to_list()))
+        self.single: dict[str, int] = dict(
+            zip(single.get_column("key").to_list(), single.get_column("row").to_list(), strict=True)
+        )
         multi = df.filter(dup).group_by("key", maintain_order=True).agg(pl.col("row"))
-        self.multi: dict[str, list[int]] = dict(zip(multi.get_column("key").to_list(), multi.get_column("row").to_list()))
+        self.multi: dict[str, list[int]] = dict(
+            zip(multi.get_column("key").to_list(), multi.get_column("row").to_list(), strict=True)
+        )
         # keys in save order of their first record, for dir() and repr
         self.ordered: list[str] = df.get_column("key").unique(maintain_order=True).to_list()
 
@@ -72,7 +76,9 @@ class Lookup:
     colliding key is read.
     """
 
-    def __init__(self, scope: Scope, index: ReferenceIndex, table: _KeyTable, field: str, return_column: str | None, keep: Keep):
+    def __init__(
+        self, scope: Scope, index: ReferenceIndex, table: _KeyTable, field: str, return_column: str | None, keep: Keep
+    ):
         d = self.__dict__
         d["_scope"] = scope
         d["_index"] = index
@@ -129,7 +135,7 @@ class Lookup:
         """
         for a, b in (("ln_", "bt_"), ("bt_", "ln_")):
             if key.startswith(a):
-                other = b + key[len(a):]
+                other = b + key[len(a) :]
                 if other in self._table.single or other in self._table.multi:
                     return other
         return None
@@ -176,7 +182,7 @@ class Lookup:
     def keys(self) -> list[str]:
         return list(self._table.ordered)
 
-    def dict(self) -> "RecordDict":
+    def dict(self) -> RecordDict:
         """Raw field value -> record (a list of records when several share the value)."""
         return RecordDict(self._scope, self._index)
 
@@ -195,7 +201,7 @@ class RecordDict(Mapping):
         def build():
             df = index.names.to_frame("v").with_row_index("row").filter(pl.col("v").is_not_null())
             g = df.group_by("v", maintain_order=True).agg(pl.col("row"))
-            return dict(zip(g.get_column("v").to_list(), g.get_column("row").to_list()))
+            return dict(zip(g.get_column("v").to_list(), g.get_column("row").to_list(), strict=True))
 
         self._rows: dict[Any, list[int]] = index._cached("lookup_dict", build)
         self._cache: dict = {}
@@ -236,5 +242,7 @@ def lookup(scope, field=None, return_field=None, keep: Keep = "first") -> Lookup
     prefix = getattr(sc.model, "_lookup_prefix", "ln")
     table = index._cached(("lookup_keys", prefix), lambda: _KeyTable(index, prefix))
     if len(table.ordered) > 500_000:
-        logger.info(f"lookup over {len(table.ordered)} keys: attribute access is lazy, but tab completion lists them all")
+        logger.info(
+            f"lookup over {len(table.ordered)} keys: attribute access is lazy, but tab completion lists them all"
+        )
     return Lookup(sc, index, table, fname, ret_col, keep)

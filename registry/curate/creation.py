@@ -19,7 +19,9 @@ from .reporting import call_literal, logger, quoted
 from .scope import resolve
 
 
-def from_values(scope, values, field=None, create: bool = False, organism=None, source=None, mute: bool = False) -> RecordList:
+def from_values(
+    scope, values, field=None, create: bool = False, organism=None, source=None, mute: bool = False
+) -> RecordList:
     """Records for ``values``: existing ones where the value (or a casing/synonym variant) exists.
 
     Args:
@@ -119,7 +121,9 @@ def _log(sc, field: str, index, m, missing: list, n_new: int, create: bool) -> N
         logger.info(f"loaded {len(exact)} {label} records matching {field}: {quoted(shown, total=len(exact))}")
     if len(mapped):
         shown_idx = first_in_input(m.enc, mapped, 10)
-        pairs = zip(values.gather(shown_idx).to_list(), gather_rows(index.names, m.row[shown_idx]).to_list())
+        pairs = zip(
+            values.gather(shown_idx).to_list(), gather_rows(index.names, m.row[shown_idx]).to_list(), strict=True
+        )
         shown = ", ".join(f"{v!r} → {n!r}" for v, n in pairs) + (", ..." if len(mapped) > 10 else "")
         logger.important(
             f"{len(mapped)} value{'s' if len(mapped) != 1 else ''} resolved to existing {label} records via casing/synonyms: {shown}"

@@ -35,12 +35,13 @@ class InspectResult:
     pay for 10^6-element Python lists nobody reads.
     """
 
-    def __init__(self, *, values: pl.Series, matches: Matches, index: "ReferenceIndex", uid_column: str | None = "uid"):
+    def __init__(self, *, values: pl.Series, matches: Matches, index: ReferenceIndex, uid_column: str | None = "uid"):
         self._values = values
         self._m = matches
         self._index = index
         self._uid_column = uid_column
         self._suggestions: pl.DataFrame | None = None
+        self._eager_cells = fuzzy.EAGER_CELLS
         enc = matches.enc
         present = np.ones(len(enc), dtype=bool)
         if enc.values.dtype == pl.String and len(enc):
@@ -80,6 +81,16 @@ class InspectResult:
     def _unmatched_idx(self, n: int | None = None) -> np.ndarray:
         return self._idx("unmatched", n)
 
+    def _compute_suggestions(self) -> None:
+        """Suggestions for the first unmatched values that fit the cell budget."""
+        if self._suggestions is not None or not self._n_unmatched or not self._index.is_text:
+            return
+        n_choices = fuzzy.choices(self._index).height
+        k = fuzzy.eager_count(self._n_unmatched, n_choices, self._eager_cells)
+        if k:
+            queries = self._m.enc.values.gather(self._unmatched_idx(k))
+            self._suggestions = fuzzy.suggest(self._index, queries)
+
     def _count(self, tier_code: int) -> int:
         return int((self._present & (self._m.tier == tier_code)).sum())
 
@@ -89,7 +100,7 @@ class InspectResult:
     def _mapped_examples(self, n: int = 10) -> list[tuple]:
         idx = self._idx("mapped", n)
         names = gather_rows(self._index.names, self._m.row[idx]).to_list()
-        return list(zip(self._m.enc.values.gather(idx).to_list(), names))
+        return list(zip(self._m.enc.values.gather(idx).to_list(), names, strict=True))
 
     def _list(self, kind: str) -> list:
         if kind not in self._cache:
@@ -116,17 +127,22 @@ class InspectResult:
             idx = self._idx("mapped")
             keys = self._m.enc.values.gather(idx).to_list()
             names = gather_rows(self._index.names, self._m.row[idx]).to_list()
-            self._cache["mapper"] = dict(zip(keys, names))
+            self._cache["mapper"] = dict(zip(keys, names, strict=True))
         return self._cache["mapper"]
 
     def __getitem__(self, key: str):
-        aliases = {"validated": "validated", "non_validated": "non_validated", "mapped": "validated", "not_mapped": "non_validated"}
+        aliases = {
+            "validated": "validated",
+            "non_validated": "non_validated",
+            "mapped": "validated",
+            "not_mapped": "non_validated",
+        }
         if key not in aliases:
             raise KeyError(f"{key!r}; InspectResult keys are {list(aliases)}")
         return getattr(self, aliases[key])
 
     @property
-    def df(self) -> "pd.DataFrame":
+    def df(self) -> pd.DataFrame:
         """pandas DataFrame indexed by the raw input (duplicates, None included), bool ``__validated__``."""
         if "df" not in self._cache:
             import pandas as pd
@@ -142,11 +158,12 @@ class InspectResult:
     def table(self) -> pl.DataFrame:
         """One row per unique value (input order): value, tier, name, uid, suggestions, scores.
 
-        ``suggestions`` is null for values whose suggestions were not computed (inspect
-        spends a bounded budget; call ``suggest()`` for the rest) and an empty list when
-        nothing was close.
+        ``suggestions`` is null for values whose suggestions were not computed (a bounded
+        budget of ``fuzzy.EAGER_CELLS`` comparisons is spent: the first unmatched values in
+        input order; call ``suggest()`` for the rest) and an empty list when nothing was close.
         """
         if "table" not in self._cache:
+            self._compute_suggestions()
             order = self._idx("all")
             m = self._m
             rows = m.row[order]
@@ -179,7 +196,11 @@ class InspectResult:
         return self._cache["table"]
 
     def suggest(
-        self, values: list[str] | None = None, *, limit: int = fuzzy.DEFAULT_LIMIT, score_cutoff: float = fuzzy.DEFAULT_CUTOFF
+        self,
+        values: list[str] | None = None,
+        *,
+        limit: int = fuzzy.DEFAULT_LIMIT,
+        score_cutoff: float = fuzzy.DEFAULT_CUTOFF,
     ) -> pl.DataFrame:
         """Fuzzy suggestions for ``values`` (default: every unmatched value), without budget.
 

@@ -150,7 +150,12 @@ def _encode_exact(s: pl.Series) -> Encoded:
     uniq = uniq[order]
     uniq = uniq.with_columns(code=pl.Series(np.arange(uniq.height), dtype=pl.Int64))
     codes = df.join(uniq.select("v", "code"), on="v", how="left", maintain_order="left").get_column("code")
-    return Encoded(uniq.get_column("v"), h[order], uniq.get_column("pos").to_numpy().astype(np.int64), codes.fill_null(-1).to_numpy())
+    return Encoded(
+        uniq.get_column("v"),
+        h[order],
+        uniq.get_column("pos").to_numpy().astype(np.int64),
+        codes.fill_null(-1).to_numpy(),
+    )
 
 
 # -- exact lookups into reference keys -------------------------------------------------------
@@ -191,7 +196,9 @@ class HashIndex:
     def __len__(self) -> int:
         return len(self.h)
 
-    def find(self, queries: pl.Series, qh: np.ndarray | None = None, *, last: bool = False, presorted: bool = False) -> np.ndarray:
+    def find(
+        self, queries: pl.Series, qh: np.ndarray | None = None, *, last: bool = False, presorted: bool = False
+    ) -> np.ndarray:
         """Row per query (-1 if absent): the first (or ``last``) key equal to the query."""
         n = len(queries)
         if n == 0 or len(self.h) == 0:
@@ -217,7 +224,9 @@ class HashIndex:
                 out[idx[~same]] = -1  # a query colliding with a different key
         return out
 
-    def find_all(self, queries: pl.Series, qh: np.ndarray | None = None, *, presorted: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def find_all(
+        self, queries: pl.Series, qh: np.ndarray | None = None, *, presorted: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
         """``(left, right)`` per query: ``rows[left:right]`` are all keys equal to it, in save order."""
         n = len(queries)
         if n == 0 or len(self.h) == 0:
@@ -334,7 +343,9 @@ class ReferenceIndex:
             return (
                 self.frame.select(pl.col(self.field).alias("__name"), pl.col(self.synonyms_field).alias("__synonym"))
                 .with_row_index("__row")
-                .filter(pl.col("__synonym").is_not_null() & (pl.col("__synonym") != "") & pl.col("__name").is_not_null())
+                .filter(
+                    pl.col("__synonym").is_not_null() & (pl.col("__synonym") != "") & pl.col("__name").is_not_null()
+                )
                 .with_columns(pl.col("__synonym").str.split("|"))
                 .explode("__synonym")
                 .filter((pl.col("__synonym") != "") & (pl.col("__synonym") != pl.col("__name")))
@@ -479,7 +490,7 @@ def _distinct_by_name(names: pl.Series, rows: np.ndarray) -> np.ndarray:
     """First row per distinct name among ``rows`` (kept in save order)."""
     vals = names.gather(rows).to_list()
     seen: dict = {}
-    for r, v in zip(rows.tolist(), vals):
+    for r, v in zip(rows.tolist(), vals, strict=True):
         seen.setdefault(v, r)
     return np.fromiter(seen.values(), dtype=np.int64, count=len(seen))
 

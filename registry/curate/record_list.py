@@ -17,14 +17,14 @@ class RecordList(list):
     DataFrame, unsaved records included (their ``id`` is missing).
     """
 
-    def save(self) -> "RecordList":
+    def save(self) -> RecordList:
         if self:
             from ..record import save
 
             save(list(self))
         return self
 
-    def df(self) -> "pd.DataFrame":
+    def df(self) -> pd.DataFrame:
         import pandas as pd
 
         if not self:

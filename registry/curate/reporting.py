@@ -7,7 +7,7 @@ validated for name: ..."); hints name the exact call to run next, since users of
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..logging import logger
 

@@ -10,8 +10,10 @@ snapshot object itself: a new commit yields a new snapshot object and the cache 
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field as dc_field
-from typing import Any, Callable
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -21,7 +23,7 @@ from .matching import ReferenceIndex
 
 _MAX_CACHED = 32
 # (instance id, table, restriction, field, synonyms_field) -> (snapshot frame, ReferenceIndex)
-_INDEX_CACHE: "OrderedDict[tuple, tuple[pl.DataFrame, ReferenceIndex]]" = OrderedDict()
+_INDEX_CACHE: OrderedDict[tuple, tuple[pl.DataFrame, ReferenceIndex]] = OrderedDict()
 
 
 def clear_cache() -> None:
@@ -214,7 +216,13 @@ def _related_id(scope: Scope, name: str, value) -> int:
         known = ref.get_column(name_col).drop_nulls().to_list()
         raise DoesNotExist(
             f"no {spec.target} named {value!r}"
-            + (did_you_mean(value, known) or (f"; known: {', '.join(map(repr, known[:10]))}" if known else
-               f"; create it first, e.g. bt.{spec.target}(name={value!r}).save()"))
+            + (
+                did_you_mean(value, known)
+                or (
+                    f"; known: {', '.join(map(repr, known[:10]))}"
+                    if known
+                    else f"; create it first, e.g. bt.{spec.target}(name={value!r}).save()"
+                )
+            )
         )
     return int(hit.get_column("id")[0])

@@ -115,7 +115,9 @@ def _convert(index: ReferenceIndex, m, names: pl.Series, lists: dict, return_fie
     return target, new_lists, max(unconverted, 0)
 
 
-def _string_path(outcome, enc: Encoded, mapped: np.ndarray, target: pl.Series, return_mapper: bool, scalar: bool) -> None:
+def _string_path(
+    outcome, enc: Encoded, mapped: np.ndarray, target: pl.Series, return_mapper: bool, scalar: bool
+) -> None:
     """Outputs are plain values of the input dtype: stay in polars/numpy end to end."""
     values = enc.values
     out_u = target.zip_with(pl.Series(mapped), values) if len(values) else values
@@ -124,13 +126,15 @@ def _string_path(outcome, enc: Encoded, mapped: np.ndarray, target: pl.Series, r
     if return_mapper:
         idx = np.flatnonzero(changed)
         idx = idx[np.argsort(enc.first[idx], kind="stable")]
-        outcome.result = dict(zip(values.gather(idx).to_list(), out_u.gather(idx).to_list()))
+        outcome.result = dict(zip(values.gather(idx).to_list(), out_u.gather(idx).to_list(), strict=True))
         return
     full = enc.broadcast(out_u)
     outcome.result = full[0] if scalar else full.to_list()
 
 
-def _object_path(outcome, enc: Encoded, mapped: np.ndarray, target: pl.Series, lists: dict, return_mapper: bool, scalar: bool) -> None:
+def _object_path(
+    outcome, enc: Encoded, mapped: np.ndarray, target: pl.Series, lists: dict, return_mapper: bool, scalar: bool
+) -> None:
     """Outputs mix types (lists for ambiguous synonyms, non-string return fields): numpy objects."""
     n_u = len(enc)
     out_u = np.empty(n_u, dtype=object)
@@ -142,7 +146,11 @@ def _object_path(outcome, enc: Encoded, mapped: np.ndarray, target: pl.Series, l
         out_u[idx] = tmp
     changed = np.zeros(n_u, dtype=bool)
     if len(idx):
-        same = np.fromiter((a == b for a, b in zip(out_u[idx], enc.values.gather(idx).to_list())), dtype=bool, count=len(idx))
+        same = np.fromiter(
+            (a == b for a, b in zip(out_u[idx], enc.values.gather(idx).to_list(), strict=True)),
+            dtype=bool,
+            count=len(idx),
+        )
         changed[idx] = ~same
     for i, lst in lists.items():  # only the ambiguous ones
         out_u[i] = lst
@@ -152,7 +160,7 @@ def _object_path(outcome, enc: Encoded, mapped: np.ndarray, target: pl.Series, l
         sel = np.flatnonzero(changed)
         sel = sel[np.argsort(enc.first[sel], kind="stable")]
         keys = enc.values.gather(sel).to_list()
-        outcome.result = {k: out_u[i] for k, i in zip(keys, sel.tolist())}
+        outcome.result = {k: out_u[i] for k, i in zip(keys, sel.tolist(), strict=True)}
         return
     codes = enc.codes
     full = np.empty(len(codes), dtype=object)

@@ -82,9 +82,13 @@ def _check_conflicts(record, new: list[str]) -> None:
     if hits.height == 0:
         return
     rows = hits.head(5).to_dicts()
-    owners = "; ".join(f"{r['__synonym']!r} belongs to {model.__name__} {r['__name']!r} (uid {r['__uid']})" for r in rows)
+    owners = "; ".join(
+        f"{r['__synonym']!r} belongs to {model.__name__} {r['__name']!r} (uid {r['__uid']})" for r in rows
+    )
     first = rows[0]
-    logger.error(f"input synonyms {sorted(set(hits.get_column('__synonym').to_list()))} already associated with other records")
+    logger.error(
+        f"input synonyms {sorted(set(hits.get_column('__synonym').to_list()))} already associated with other records"
+    )
     raise ValidationError(
         f"you are trying to assign a synonym to record {record!r} that another record already has: {owners}. "
         f"Remove it there first, e.g. {model.__name__}.get({first['__uid']!r}).remove_synonym({first['__synonym']!r}), "

@@ -98,12 +98,9 @@ def inspect_values(
     enc = encode(values.series)
     m = match_encoded(index, enc, case_sensitive=False, keep="first", synonyms=synonyms)
     result = InspectResult(values=values.series, matches=m, index=index, uid_column=uid_column)
-    n_unmatched = result._n_unmatched
-    if n_unmatched and index.is_text and len(index):
-        n_choices = fuzzy.choices(index).height
-        k = fuzzy.eager_count(n_unmatched, n_choices, eager_cells)
-        if k:
-            result._suggestions = fuzzy.suggest(index, enc.values.gather(result._unmatched_idx(k)))
+    result._eager_cells = eager_cells
+    if result._n_unmatched and len(index) and fuzzy.eager_ok(index):
+        result._compute_suggestions()
     return result
 
 
@@ -221,6 +218,7 @@ def _suggestion_text(r: InspectResult) -> str:
     if s.height == 0:
         return ""
     pairs = ", ".join(
-        f"{v!r} → {sug[0]!r}" for v, sug in zip(s.get_column("value").to_list(), s.get_column("suggestions").to_list())
+        f"{v!r} → {sug[0]!r}"
+        for v, sug in zip(s.get_column("value").to_list(), s.get_column("suggestions").to_list(), strict=True)
     )
     return f" (did you mean: {pairs}?)"
