@@ -383,3 +383,30 @@ class TestBatch:
         c = build(df, default_roles(FIELDS, "name"), False)
         got = rank_many(c, ["cell dendritic"], limit=1)
         assert got["row"].to_list() == [0]
+
+
+class TestNormalisationProperty:
+    """The fast separator-run regex must give exactly the plain definition of the words form."""
+
+    @staticmethod
+    def plain(values: list[str]) -> list[str]:
+        s = pl.Series(values, dtype=pl.String)
+        return (
+            s.str.replace_all(r"[^\p{L}\p{N}]+", " ").str.replace_all(r"(\p{L}{3})s\b", "${1}").str.strip_chars(" ")
+        ).to_list()
+
+    def test_matches_plain_definition(self):
+        from hypothesis import given, settings
+        from hypothesis import strategies as st
+
+        from registry.search import normalize
+
+        alphabet = st.sampled_from(list("aBc sS-,.|_é–\t  1αΩ+()/"))
+
+        @settings(max_examples=300, deadline=None)
+        @given(st.lists(st.text(alphabet, max_size=20), min_size=1, max_size=20))
+        def check(values):
+            got = pl.Series(values, dtype=pl.String).to_frame("v").select(normalize.words(pl.col("v")))["v"].to_list()
+            assert got == self.plain(values)
+
+        check()

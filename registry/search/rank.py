@@ -74,24 +74,21 @@ def rule_hits(c: Candidates, q: QueryForms, limit: int | None = None) -> pl.Data
             .then(scoring.in_band(scoring.WORD_START, cover))
             .otherwise(scoring.in_band(scoring.SUBSTRING, cover))
         )
-        return c.words.lazy().filter(pl.col("raw").str.contains(q.raw, literal=True)).select("row", "fpri", score=score).collect()
-    hit = c.words.lazy().select(hit=pl.col("norm").str.contains(q.words, literal=True)).collect()["hit"]
+        return c.scan(lambda lf: lf.filter(pl.col("raw").str.contains(q.raw, literal=True)).select("row", "fpri", score=score))
+    hit = c.scan(lambda lf: lf.select(hit=pl.col("norm").str.contains(q.words, literal=True)))["hit"]
     if limit is not None and hit.sum() > _MANY_HITS:
         cover = scoring.coverage(len(q.words), pl.col("nlen"))
-        top = (
-            c.words.lazy()
-            .filter(
+        top = c.scan(
+            lambda lf: lf.filter(
                 (pl.col("raw") == q.raw)
                 | (~pl.col("text") & pl.col("norm").str.contains(f" {q.words} ", literal=True))
-            )
-            .select(
+            ).select(
                 "row",
                 "fpri",
                 score=pl.when(pl.col("raw") == q.raw)
                 .then(pl.lit(scoring.EXACT))
                 .otherwise(scoring.in_band(scoring.PHRASE, cover)),
             )
-            .collect()
         )
         if top.height >= limit and top["row"].n_unique() >= limit:
             return top
@@ -99,19 +96,22 @@ def rule_hits(c: Candidates, q: QueryForms, limit: int | None = None) -> pl.Data
 
 
 def id_hits(c: Candidates, q: QueryForms) -> pl.DataFrame:
-    """Exact ids and uids (100) and id prefixes (substring band); ids never contain whitespace."""
+    """Exact ids and uids (100) and id prefixes (substring band): binary searches, no scan.
+
+    Ids never contain whitespace, so a query with a space skips this tier.
+    """
     if c.ids.is_empty() or any(ch.isspace() for ch in q.original):
         return pl.DataFrame(schema=_HITS_SCHEMA)
-    uid, raw = pl.col("uid"), pl.col("raw")
-    exact = (uid & (raw == q.original)) | (~uid & (raw == q.raw))
-    prefix = pl.lit(False)
+    found = [c.id_range(True, q.original).with_columns(exact=pl.lit(True))]
     if len(q.original) >= UID_PREFIX_MIN and q.original.isalnum():
-        prefix = prefix | (uid & raw.str.starts_with(q.original))
+        found.append(c.id_range(True, q.original, prefix=True).with_columns(exact=pl.col("raw") == q.original))
+    found.append(c.id_range(False, q.raw).with_columns(exact=pl.lit(True)))
     if len(q.raw) >= ID_PREFIX_MIN:
-        prefix = prefix | (~uid & raw.str.starts_with(q.raw))
-    cover = scoring.coverage(len(q.raw), raw.str.len_chars())
-    score = pl.when(exact).then(pl.lit(scoring.EXACT)).otherwise(scoring.in_band(scoring.SUBSTRING, cover))
-    return c.ids.lazy().filter(exact | prefix).select("row", "fpri", score=score).collect()
+        found.append(c.id_range(False, q.raw, prefix=True).with_columns(exact=pl.col("raw") == q.raw))
+    hits = pl.concat(found)
+    cover = scoring.coverage(len(q.raw), pl.col("raw").str.len_chars())
+    score = pl.when(pl.col("exact")).then(pl.lit(scoring.EXACT)).otherwise(scoring.in_band(scoring.SUBSTRING, cover))
+    return hits.select("row", "fpri", score=score)
 
 
 def all_words_hits(c: Candidates, q: QueryForms) -> pl.DataFrame:
@@ -126,7 +126,7 @@ def all_words_hits(c: Candidates, q: QueryForms) -> pl.DataFrame:
         return pl.DataFrame(schema=_HITS_SCHEMA)
     *complete, last = q.tokens
     patterns = sorted({f" {t} " for t in complete} | {f" {last}"}, key=len, reverse=True)
-    first = c.words.lazy().filter(pl.col("fuzzy") & pl.col("norm").str.contains(patterns[0], literal=True)).collect()
+    first = c.scan(lambda lf: lf.filter(pl.col("fuzzy") & pl.col("norm").str.contains(patterns[0], literal=True)))
     rest = pl.all_horizontal([pl.col("norm").str.contains(p, literal=True) for p in patterns[1:]])
     cover = scoring.coverage(len(q.words), pl.col("nlen"))
     return first.lazy().filter(rest).select("row", "fpri", score=scoring.in_band(scoring.ALL_WORDS, cover)).collect()
