@@ -442,3 +442,21 @@ def test_synonyms_on_registry_without_field(instance):
         synonyms.add_synonym(label, "y")
     with pytest.raises(AttributeError, match="no abbr field"):
         synonyms.set_abbr(label, "y")
+
+
+def test_lookup_keeps_its_snapshot_after_commits(cells):
+    lk = bt.CellType.lookup()
+    bt.CellType.get(name="B cell").delete()  # shifts the rows after it in the new snapshot
+    bt.CellType(name="newer").save()
+    assert lk.nkt_cell.name == "NKT cell"
+    assert "newer" not in lk  # the lookup describes the registry when it was made
+    assert bt.CellType.lookup().newer.name == "newer"
+
+
+def test_from_values_duplicate_names_return_all(cells):
+    ln.save([bt.CellType(name="dup", ontology_id="CL:1"), bt.CellType(name="dup", ontology_id="CL:2")])
+    got = bt.CellType.from_values(["dup", "T cell"], mute=True)
+    assert [(r.name, r.ontology_id) for r in got] == [("dup", "CL:1"), ("dup", "CL:2"), ("T cell", "CL:0000084")]
+    assert bt.CellType.standardize(["DUP"], return_field="ontology_id", mute=True) == ["CL:1"]
+    assert bt.CellType.standardize(["DUP"], return_field="ontology_id", keep="last", mute=True) == ["CL:2"]
+    assert bt.CellType.standardize(["DUP"], return_field="ontology_id", keep=False, mute=True) == [["CL:1", "CL:2"]]

@@ -165,17 +165,16 @@ class HashIndex:
     def __init__(self, keys: pl.Series, rows: np.ndarray | None = None):
         """``keys`` are looked up; ``rows`` (default: 0..n-1) is what a hit returns."""
         self.keys = keys
-        if rows is None:
-            rows = np.arange(len(keys), dtype=np.int64)
         if keys.null_count():
-            mask = keys.is_not_null().to_numpy()
-            keep_pos = np.flatnonzero(mask)
+            keep_pos = np.flatnonzero(keys.is_not_null().to_numpy())
+            h = hashes(keys)[keep_pos]
+            perm = np.argsort(h)
+            pos = keep_pos[perm]
         else:
-            keep_pos = np.arange(len(keys), dtype=np.int64)
-        h = hashes(keys)[keep_pos] if len(keep_pos) else np.zeros(0, np.uint64)
-        perm = np.argsort(h)
+            h = hashes(keys)
+            perm = np.argsort(h)
+            pos = perm
         hs = h[perm]
-        pos = keep_pos[perm]
         dup = hs[1:] == hs[:-1] if len(hs) > 1 else np.zeros(0, bool)
         self.exact = True
         if dup.any():
@@ -190,7 +189,10 @@ class HashIndex:
             self.exact = bool((keys.gather(a) == keys.gather(b)).all())
         self.h = hs
         self.pos = pos  # position in keys
-        self.rows = np.asarray(rows, dtype=np.int64)[pos] if len(pos) else np.zeros(0, np.int64)
+        if rows is None:
+            self.rows = pos.astype(np.int64, copy=False)
+        else:
+            self.rows = np.asarray(rows, dtype=np.int64)[pos] if len(pos) else np.zeros(0, np.int64)
         self._slow: dict = {}
 
     def __len__(self) -> int:

@@ -10,7 +10,6 @@ snapshot object itself: a new commit yields a new snapshot object and the cache 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
@@ -49,8 +48,6 @@ class Scope:
     frame: pl.DataFrame
     base: pl.DataFrame | None
     restriction: tuple = ()
-    _arrow: Callable[[], Any] | None = None
-    _positions: np.ndarray | None = None
     _indexes: dict = dc_field(default_factory=dict)
 
     @property
@@ -121,13 +118,15 @@ class Scope:
 
     # -- records ---------------------------------------------------------------------------
     def records(self, rows: np.ndarray) -> list:
-        """Record objects for positions ``rows`` of ``frame`` (one Arrow take, no query)."""
+        """Record objects for positions ``rows`` of ``frame`` (one gather, no query).
+
+        Built from ``frame`` itself, not from a fresh snapshot, so positions computed earlier
+        (a Lookup's keys) keep pointing at the same records after later commits.
+        """
         rows = np.asarray(rows, dtype=np.int64)
         if len(rows) == 0:
             return []
-        table = self._arrow()
-        positions = rows if self._positions is None else self._positions[rows]
-        return self.model._from_arrow(table.take(positions), self.instance)
+        return self.model._from_arrow(self.frame[pl.Series(rows)].to_arrow(), self.instance)
 
 
 def resolve(scope, organism=None, source=None) -> Scope:
@@ -142,10 +141,6 @@ def resolve(scope, organism=None, source=None) -> Scope:
     if all_rows:
         frame = model._snapshot_pl(instance)
         base = frame
-
-        def arrow():
-            return model._snapshot(instance)
-
     else:
         table = qs.to_arrow()
         if table.num_rows and "id" in table.column_names:
@@ -154,11 +149,7 @@ def resolve(scope, organism=None, source=None) -> Scope:
         if isinstance(frame, pl.Series):  # a one-column table comes back as a Series
             frame = frame.to_frame()
         base = None
-
-        def arrow():
-            return table
-
-    out = Scope(model=model, instance=instance, frame=frame, base=base, _arrow=arrow)
+    out = Scope(model=model, instance=instance, frame=frame, base=base)
     restriction = []
     mask = None
     for name, value in (("organism", organism), ("source", source)):
@@ -171,10 +162,7 @@ def resolve(scope, organism=None, source=None) -> Scope:
         mask = cond if mask is None else (mask & cond)
         restriction.append((name, ref_id))
     if mask is not None:
-        mask = mask.fill_null(False)
-        positions = np.flatnonzero(mask.to_numpy())
-        out.frame = frame.filter(mask)
-        out._positions = positions
+        out.frame = frame.filter(mask.fill_null(False))
         out.restriction = tuple(restriction)
     return out
 

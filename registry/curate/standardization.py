@@ -120,7 +120,12 @@ def _string_path(
 ) -> None:
     """Outputs are plain values of the input dtype: stay in polars/numpy end to end."""
     values = enc.values
-    out_u = target.zip_with(pl.Series(mapped), values) if len(values) else values
+    if not len(values):
+        out_u = values
+    elif outcome.n_unconverted == 0 and target.null_count() == int((~mapped).sum()):
+        out_u = pl.select(pl.coalesce(target, values)).to_series()  # target is null exactly where unmatched
+    else:
+        out_u = target.zip_with(pl.Series(mapped), values)
     changed = mapped & out_u.ne_missing(values).to_numpy() if len(values) else mapped
     outcome.n_changed = _count_changed(enc, changed)
     if return_mapper:
