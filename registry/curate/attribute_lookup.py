@@ -91,7 +91,8 @@ class Lookup:
 
     # -- attribute protocol ----------------------------------------------------------------
     def __getattr__(self, name: str):
-        if name.startswith("__"):
+        if name.startswith("_"):
+            # keys always start with a letter; IPython probes _repr_html_ & co. on display
             raise AttributeError(name)
         try:
             return self[name]
