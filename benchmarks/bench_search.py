@@ -172,11 +172,12 @@ def bench_registry(bench: Bench, n: int, repeat: int) -> None:
 def main() -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--no-registry", action="store_true", help="time the pure ranking layer only")
+    p.add_argument("--registry-only", action="store_true", help="time the registry path only")
     args = p.parse_args()
     repeat = max(args.repeat, 3)
     bench = Bench("search")
     sizes = [n for n in (10**4, 10**5, 10**6) if n <= args.max_n]
-    for n in sizes:
+    for n in sizes if not args.registry_only else []:
         print(f"pure ranking, n = {n:,}", flush=True)
         bench_pure(bench, n, repeat)
     if not args.no_registry:

@@ -237,13 +237,15 @@ def rank(
         rows = np.arange(c.n_rows, dtype=np.int64) if allowed is None else np.flatnonzero(allowed)
         rows = rows if limit is None else rows[:limit]
         return rows, np.zeros(len(rows))
-    words_hits = restrict(all_words_hits(c, q), allowed)
-    # (with a subset, tier shortcuts that count hits would count records outside it)
-    hits = [restrict(rule_hits(c, q, limit if allowed is None else None), allowed), restrict(id_hits(c, q), allowed), words_hits]
-    # Bands are disjoint: once the rule tiers fill the limit, no fuzzy hit can enter it.
+    # With a subset, tier shortcuts that count hits would count records outside it.
+    hits = [restrict(rule_hits(c, q, limit if allowed is None else None), allowed), restrict(id_hits(c, q), allowed)]
+    # Bands are disjoint: once the better tiers fill the limit, no lower tier can enter it.
     if limit is None or _distinct_rows(hits, limit) < limit:
-        # Reordered words were found by the all-words tier already; the word-sorted similarity
-        # pass is only needed for reordered words *with* a typo.
-        hits.append(restrict(fuzzy_hits(c, q, reordered=words_hits.is_empty()), allowed))
+        words_hits = restrict(all_words_hits(c, q), allowed)
+        hits.append(words_hits)
+        if limit is None or _distinct_rows(hits, limit) < limit:
+            # Reordered words were found by the all-words tier already; the word-sorted
+            # similarity pass is only needed for reordered words *with* a typo.
+            hits.append(restrict(fuzzy_hits(c, q, reordered=words_hits.is_empty()), allowed))
     ranked = best_per_row(hits, limit)
     return ranked["row"].to_numpy().astype(np.int64), ranked["score"].to_numpy()
