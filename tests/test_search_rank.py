@@ -253,7 +253,9 @@ class TestLimitShortcuts:
         df = frame(rows)
         return df, build(df, default_roles(FIELDS, "name"), False)
 
-    @pytest.mark.parametrize("query", ["cell", "ell", "kidney cell", "cel", "alpha beta", "celll", "T cell 17"])
+    @pytest.mark.parametrize(
+        "query", ["cell", "ell", "kidney cell", "cel", "alpha beta", "celll", "T cell 17", "alpha kidney neuron 2871"]
+    )
     @pytest.mark.parametrize("limit", [1, 20, 500])
     def test_limited_is_prefix_of_unlimited(self, big, query, limit):
         _, c = big

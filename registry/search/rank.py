@@ -139,30 +139,88 @@ def similarity(queries: list[str], choices: list[str], cutoff: float) -> np.ndar
     )
 
 
-def fuzzy_hits(c: Candidates, q: QueryForms, *, reordered: bool = True) -> pl.DataFrame:
+def _max_ratio(query_len: int, value_len: int) -> float:
+    """The highest rapidfuzz ``ratio`` two strings of these lengths can have."""
+    return 200.0 * min(query_len, value_len) / (query_len + value_len) if query_len + value_len else 100.0
+
+
+def fuzzy_hits(
+    c: Candidates, q: QueryForms, *, reordered: bool = True, need: int | None = None, taken: np.ndarray | None = None
+) -> pl.DataFrame:
     """Values similar to the query (typos, missing spaces, word order) above the cut-off.
 
     Only values whose length can reach the cut-off are compared (a slice of the length-sorted
-    choices), which skips most of a large registry for short queries. ``reordered`` adds the
-    word-sorted comparison for multi-word queries ("cell dendritc" ~ "dendritic cell").
+    choices). ``reordered`` adds the word-sorted comparison for multi-word queries ("cell
+    dendritc" ~ "dendritic cell"). With ``need`` (the records still missing from the limit),
+    values are compared in rings of growing length difference from the query, and the search
+    stops once ``need`` records (other than the ``taken`` ones, already hit by better tiers)
+    are found that no remaining value can beat: a value whose
+    length differs by ``d`` scores at most ``200 min(lq, lv) / (lq + lv)``. Exact, and much
+    cheaper for long queries with many near-duplicates ("T cell 17" among "T cell 1..10^6").
     """
+    empty = pl.DataFrame(schema=_HITS_SCHEMA)
     if not q.words or not c.choices:
-        return pl.DataFrame(schema=_HITS_SCHEMA)
-    win = c.window(*scoring.length_window(len(q.words)))
-    if win.stop <= win.start:
-        return pl.DataFrame(schema=_HITS_SCHEMA)
-    best = similarity([q.words], c.choices[win], scoring.FUZZY_CUTOFF)[0]
-    if reordered and len(q.tokens) >= 2:
-        cut = scoring.FUZZY_CUTOFF / scoring.SORTED_WEIGHT
-        reordered = similarity([q.sorted], c.sorted_choices[win], cut)[0]
-        best = np.maximum(best, reordered * scoring.SORTED_WEIGHT)
-    found = np.flatnonzero(best)
-    pos = c.choice_pos[win.start + found]
+        return empty
+    lq = len(q.words)
+    shortest, longest = scoring.length_window(lq)
+    multi = reordered and len(q.tokens) >= 2
+
+    def score(sl: slice) -> np.ndarray:
+        best = similarity([q.words], c.choices[sl], scoring.FUZZY_CUTOFF)[0]
+        if multi:
+            cut = scoring.FUZZY_CUTOFF / scoring.SORTED_WEIGHT
+            best = np.maximum(best, similarity([q.sorted], c.sorted_choices[sl], cut)[0] * scoring.SORTED_WEIGHT)
+        return best
+
+    if need is None:
+        rings = [c.window(shortest, longest)]
+    else:
+        rings, d, prev = [], 0, -1
+        while lq - prev > shortest or lq + prev < longest:
+            rings.append((prev, d))
+            prev, d = d, max(d + 1, int(d * 1.5))
+    pos_parts, score_parts = [], []
+    for ring in rings:
+        if isinstance(ring, slice):
+            slices = [ring]
+        else:
+            inner, outer = ring  # lengths with inner < |len - lq| <= outer
+            slices = [
+                c.window(max(shortest, lq - outer), min(longest, lq - inner - 1)),
+                c.window(max(shortest, lq + inner + 1), min(longest, lq + outer)),
+            ]
+            if inner < 0:
+                slices = [c.window(max(shortest, lq - outer), min(longest, lq + outer))]
+        for sl in slices:
+            if sl.stop <= sl.start:
+                continue
+            best = score(sl)
+            found = np.flatnonzero(best)
+            pos_parts.append(sl.start + found)
+            score_parts.append(best[found])
+        if need is not None and not isinstance(ring, slice) and pos_parts:
+            outer = ring[1]
+            bound = max(_max_ratio(lq, lq - outer - 1), _max_ratio(lq, lq + outer + 1))
+            found_scores = np.concatenate(score_parts)
+            if len(found_scores) >= need:
+                rows = c.words["row"].gather(c.choice_pos[np.concatenate(pos_parts)]).to_numpy()
+                new = ~np.isin(rows, taken) if taken is not None and len(taken) else np.ones(len(rows), bool)
+                rows, new_scores = rows[new], found_scores[new]
+                order = np.argsort(-new_scores, kind="stable")
+                _, first = np.unique(rows[order], return_index=True)
+                per_record = np.sort(new_scores[order][first])[::-1]
+                if len(per_record) >= need and bound < per_record[need - 1] - 0.01:
+                    break
+    if not pos_parts:
+        return empty
+    found_pos = np.concatenate(pos_parts)
+    found_scores = np.concatenate(score_parts).astype(np.float64)
+    pos = c.choice_pos[found_pos]
     return pl.DataFrame(
         {
             "row": c.words["row"].gather(pos),
             "fpri": c.words["fpri"].gather(pos),
-            "score": np.minimum(scoring.fuzzy_score(best[found].astype(np.float64)), scoring.ALL_WORDS - 0.01),
+            "score": np.minimum(scoring.fuzzy_score(found_scores), scoring.ALL_WORDS - 0.01),
         },
         schema=_HITS_SCHEMA,
     )
@@ -246,6 +304,11 @@ def rank(
         if limit is None or _distinct_rows(hits, limit) < limit:
             # Reordered words were found by the all-words tier already; the word-sorted
             # similarity pass is only needed for reordered words *with* a typo.
-            hits.append(restrict(fuzzy_hits(c, q, reordered=words_hits.is_empty()), allowed))
+            # (with a subset, records outside it must not count towards ``need``)
+            need, taken = None, None
+            if limit is not None and allowed is None:
+                taken = pl.concat([h["row"] for h in hits]).unique().to_numpy()
+                need = limit - len(taken)
+            hits.append(restrict(fuzzy_hits(c, q, reordered=words_hits.is_empty(), need=need, taken=taken), allowed))
     ranked = best_per_row(hits, limit)
     return ranked["row"].to_numpy().astype(np.int64), ranked["score"].to_numpy()
