@@ -355,6 +355,79 @@ class TestCache:
         assert len(cache) == 2
 
 
+class TestRefresh:
+    """After a commit, candidates are refreshed (new/changed records only); results must equal a full build."""
+
+    QUERIES = ["T cell", "lymphocite", "NK", "cell T", "CL:00000", "uid00000000003", "kidne", "x 7", "cel dendritic"]
+
+    @staticmethod
+    def base() -> pl.DataFrame:
+        names = ["T cell", "B cell", "NK cell", "kidney cell", "dendritic cell", "lymphocyte", "neuron", "x 7"]
+        return frame(
+            [
+                {"name": n, "ontology_id": f"CL:{i:07d}", "synonyms": "NK|natural killer" if n == "NK cell" else None}
+                for i, n in enumerate(names)
+            ]
+        )
+
+    def edits(self):
+        df = self.base()
+        appended = pl.concat([df, frame([{"name": "mast cell"}, {"name": "NKT cell", "synonyms": "NK"}]).with_columns(
+            id=pl.Series([100, 101], dtype=pl.UInt32), uid=pl.Series(["newuid000001", "newuid000002"]))])
+        changed = df.with_columns(
+            synonyms=pl.when(pl.col("name") == "B cell").then(pl.lit("B lymphocyte|NK")).otherwise(pl.col("synonyms"))
+        )
+        deleted = df.filter(pl.col("name") != "NK cell")
+        mixed = pl.concat([deleted, frame([{"name": "T cell helper"}]).with_columns(id=pl.Series([50], dtype=pl.UInt32))])
+        return {"appended": appended, "changed": changed, "deleted": deleted, "mixed": mixed}
+
+    @pytest.mark.parametrize("edit", ["appended", "changed", "deleted", "mixed"])
+    @pytest.mark.parametrize("case_sensitive", [False, True])
+    def test_refresh_equals_build(self, edit, case_sensitive):
+        from registry.search.candidates import refresh
+
+        roles = default_roles(FIELDS, "name")
+        old = build(self.base(), roles, case_sensitive)
+        for q in self.QUERIES:  # old candidates with the lazily built word-sorted choices
+            rank(old, q, limit=None)
+        new_frame = self.edits()[edit]
+        refreshed = refresh(old, new_frame)
+        assert refreshed is not None
+        full = build(new_frame, roles, case_sensitive)
+        for q in self.QUERIES:
+            a, b = rank(refreshed, q, limit=None), rank(full, q, limit=None)
+            assert a[0].tolist() == b[0].tolist() and a[1].tolist() == b[1].tolist(), q
+        assert sorted(zip(refreshed.choices, refreshed.choice_len)) == sorted(zip(full.choices, full.choice_len))
+        assert (np.diff(refreshed.choice_len) >= 0).all()
+        # every choice points at a words row holding that very value
+        norm = refreshed.words["norm"].gather(refreshed.choice_pos).str.strip_chars(" ").to_list()
+        assert norm == refreshed.choices
+        assert refreshed.sorted_choices == [" ".join(sorted(w.split(" "))) for w in refreshed.choices]
+        assert refreshed.ids.sort(["uid", "raw"]).equals(refreshed.ids)
+
+    def test_mostly_changed_falls_back_to_build(self):
+        from registry.search.candidates import refresh
+
+        roles = default_roles(FIELDS, "name")
+        old = build(self.base(), roles, False)
+        assert refresh(old, self.base().with_columns(name=pl.col("name") + " v2")) is None
+
+    def test_cache_refreshes_instead_of_rebuilding(self, monkeypatch):
+        import registry.search.candidates as cand
+
+        cache = CandidateCache()
+        roles = default_roles(FIELDS, "name")
+        df = self.base()
+        cache.get("k", df, lambda: build(df, roles, False))
+        calls = []
+        real = cand.refresh
+        monkeypatch.setattr(cand, "refresh", lambda old, frame: calls.append(1) or real(old, frame))
+        new = self.edits()["appended"]
+        c = cache.get("k", new, lambda: pytest.fail("full build instead of refresh"))
+        assert calls == [1]
+        assert new["name"][int(rank(c, "mast cell")[0][0])] == "mast cell"
+
+
 class TestBatch:
     QUERIES = ["P cell", "b cell", "cat[", "T-cell", "lymphocite", "zzzzqqqq", "NK", "t lymphocytes"]
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import threading
 import weakref
+from itertools import compress
+from operator import itemgetter
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Hashable, Literal, Sequence
@@ -101,6 +103,9 @@ class Candidates:
     choice_pos: np.ndarray
     choice_len: np.ndarray
     n_other_ids: int = 0
+    roles: tuple[FieldRole, ...] = ()
+    row_ids: np.ndarray | None = field(default=None, repr=False)
+    row_hash: np.ndarray | None = field(default=None, repr=False)
     _sorted_choices: list[str] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -136,13 +141,14 @@ class Candidates:
         if self._sorted_choices is None:
             with self._lock:
                 if self._sorted_choices is None:
-                    self._sorted_choices = (
-                        pl.Series(self.choices, dtype=pl.String)
-                        .to_frame("w")
-                        .select(normalize.sorted_words(pl.col("w")))
-                        .to_series()
-                        .to_list()
-                    )
+                    choices = pl.Series("w", self.choices, dtype=pl.String).to_frame()
+                    n = max(1, min(pl.thread_pool_size(), choices.height // 50_000))
+                    size = -(-choices.height // n) if choices.height else 1
+                    slices = [
+                        choices.slice(i * size, size).lazy().select(normalize.sorted_words(pl.col("w")))
+                        for i in range(n)
+                    ]
+                    self._sorted_choices = pl.concat(pl.collect_all(slices))["w"].to_list()
         return self._sorted_choices
 
     def window(self, shortest: int, longest: int) -> slice:
@@ -228,7 +234,110 @@ def build(frame: pl.DataFrame, roles: Sequence[FieldRole], case_sensitive: bool)
         choice_pos=fuzzy["pos"].to_numpy().astype(np.int64),
         choice_len=fuzzy["nlen"].to_numpy().astype(np.int64),
         n_other_ids=int((~ids["uid"]).sum()),
+        roles=tuple(roles),
+        row_ids=frame["id"].to_numpy().astype(np.int64) if "id" in frame.columns else None,
+        row_hash=_fingerprint(frame, roles),
     )
+
+
+def _fingerprint(frame: pl.DataFrame, roles: Sequence[FieldRole]) -> np.ndarray | None:
+    """One 64-bit hash per record of its searched values (to tell unchanged records on refresh)."""
+    if "id" not in frame.columns or not roles:
+        return None
+    row_hash = pl.struct([r.name for r in roles]).hash(seed=0)
+    n = max(1, min(pl.thread_pool_size(), frame.height // 100_000))
+    size = -(-frame.height // n) if frame.height else 1
+    slices = [frame.slice(i * size, size).lazy().select(h=row_hash) for i in range(n)]
+    return pl.concat(pl.collect_all(slices))["h"].to_numpy()
+
+
+# A refresh pays ~ a hash of every record plus building the changed ones; below this share of
+# unchanged records a full build is as cheap.
+_REFRESH_MIN_UNCHANGED = 0.5
+
+
+def refresh(old: Candidates, frame: pl.DataFrame) -> Candidates | None:
+    """Candidates for ``frame`` re-using ``old``'s work for records whose values did not change.
+
+    A commit replaces the snapshot, so the cache misses; but typically a few records were
+    added, edited or deleted. Records are matched by id and a hash of their searched values;
+    only new or changed records are normalised, the rest of ``old`` is remapped to the new
+    positions (vectorised) and the length-sorted fuzzy choices are merged. Returns None when a
+    full ``build`` is the better deal (or ``frame`` lacks ids sorted ascending).
+    """
+    if old.row_ids is None or old.row_hash is None or "id" not in frame.columns or old.n_rows == 0:
+        return None
+    new_ids = frame["id"].to_numpy().astype(np.int64)
+    if len(new_ids) > 1 and bool((np.diff(new_ids) <= 0).any()):
+        return None
+    new_hash = _fingerprint(frame, old.roles)
+    at = np.searchsorted(old.row_ids, new_ids)
+    at_c = np.minimum(at, old.n_rows - 1)
+    same = (at < old.n_rows) & (old.row_ids[at_c] == new_ids) & (old.row_hash[at_c] == new_hash)
+    if same.sum() < _REFRESH_MIN_UNCHANGED * len(new_ids):
+        return None
+    fresh_rows = np.flatnonzero(~same)
+    old_to_new = np.full(old.n_rows, -1, dtype=np.int64)
+    old_to_new[at[same]] = np.flatnonzero(same)
+    fresh = build(frame[fresh_rows], old.roles, old.case_sensitive)
+
+    def remap(table: pl.DataFrame, mapping: np.ndarray) -> tuple[pl.DataFrame, np.ndarray]:
+        rows = mapping[table["row"].to_numpy()]
+        keep = rows >= 0
+        return table.filter(pl.Series(keep)).with_columns(row=pl.Series(rows[keep], dtype=pl.UInt32)), keep
+
+    kept_words, keep = remap(old.words, old_to_new)
+    new_words = fresh.words.with_columns(row=pl.Series(fresh_rows[fresh.words["row"].to_numpy()], dtype=pl.UInt32))
+    words = pl.concat([kept_words, new_words]).rechunk()
+
+    kept_ids, _ = remap(old.ids, old_to_new)
+    new_ids_t = fresh.ids.with_columns(row=pl.Series(fresh_rows[fresh.ids["row"].to_numpy()], dtype=pl.UInt32))
+    ids = pl.concat(
+        [
+            kept_ids.filter(~pl.col("uid")).merge_sorted(new_ids_t.filter(~pl.col("uid")), key="raw"),
+            kept_ids.filter(pl.col("uid")).merge_sorted(new_ids_t.filter(pl.col("uid")), key="raw"),
+        ]
+    )
+
+    # Fuzzy choices: drop those of changed/deleted records, insert the fresh ones by length.
+    keep_choice = keep[old.choice_pos]
+    all_kept = bool(keep_choice.all())
+    new_pos_of_kept = np.cumsum(keep) - 1
+    kept_pos = new_pos_of_kept[old.choice_pos if all_kept else old.choice_pos[keep_choice]]
+    kept_len = old.choice_len if all_kept else old.choice_len[keep_choice]
+    # where each fresh choice goes among the kept ones (fresh ones are sorted by length too)
+    at_kept = np.searchsorted(kept_len, fresh.choice_len, side="right")
+    positions = np.insert(kept_pos, at_kept, keep.sum() + fresh.choice_pos)
+    lengths = np.insert(kept_len, at_kept, fresh.choice_len)
+
+    def merged(old_list: list[str], new_list: list[str]) -> list[str]:
+        kept_list = old_list if all_kept else list(compress(old_list, keep_choice))
+        if not new_list:
+            return kept_list if kept_list is not old_list else list(old_list)
+        out, prev = [], 0
+        for at, value in zip(at_kept.tolist(), new_list):  # one slice copy per fresh value
+            out.extend(kept_list[prev:at])
+            out.append(value)
+            prev = at
+        out.extend(kept_list[prev:])
+        return out
+
+    out = Candidates(
+        n_rows=frame.height,
+        case_sensitive=old.case_sensitive,
+        words=words,
+        ids=ids,
+        choices=merged(old.choices, fresh.choices),
+        choice_pos=positions,
+        choice_len=lengths,
+        n_other_ids=int((~ids["uid"]).sum()),
+        roles=old.roles,
+        row_ids=new_ids,
+        row_hash=new_hash,
+    )
+    if old._sorted_choices is not None:
+        out._sorted_choices = merged(old._sorted_choices, fresh.sorted_choices)
+    return out
 
 
 class CandidateCache:
@@ -237,9 +346,10 @@ class CandidateCache:
     Keys name what was built (instance, table, fields, case mode); each entry remembers the
     frame it was built from through a weak reference. The foundation caches one polars
     snapshot per table and replaces it when the table version moves, so an identity check is
-    exact: no version race between reading the version and reading the rows, and an entry
-    whose frame was replaced (and collected) is rebuilt. Thread-safe; building happens outside
-    the lock (two threads may build the same entry once; both results are equal).
+    exact: no version race between reading the version and reading the rows. An entry whose
+    frame was replaced is *refreshed* (only new and changed records are rebuilt, see
+    ``refresh``) instead of rebuilt. Thread-safe; building happens outside the lock (two
+    threads may build the same entry once; both results are equal).
     """
 
     def __init__(self, maxsize: int = 16):
@@ -253,7 +363,9 @@ class CandidateCache:
             if entry is not None and entry[0]() is frame:
                 self._items.move_to_end(key)
                 return entry[1]
-        built = make()
+        built = refresh(entry[1], frame) if entry is not None else None
+        if built is None:
+            built = make()
         with self._lock:
             self._items[key] = (weakref.ref(frame), built)
             self._items.move_to_end(key)
