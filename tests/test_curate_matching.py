@@ -332,13 +332,20 @@ def test_inspect_fuzzy_suggestions(cells):
     assert all(0 < s <= 100 for s in t.get_column("scores").to_list()[0])
 
 
-def test_inspect_fuzzy_budget_leaves_rest_for_suggest(cells):
+def test_inspect_fuzzy_budget(cells, monkeypatch):
+    from registry.curate import fuzzy
+
     r = inspect_values(cells, as_values(["T cel", "B cels"]), eager_cells=1)
-    # budget allows one query only: the second value's suggestions were not computed
+    # the eager budget (for the log) covers one query only
+    assert r._suggestions.get_column("value").to_list() == ["T cel"]
+    monkeypatch.setattr(fuzzy, "TABLE_CELLS", 1)
     sugg = r.table.get_column("suggestions").to_list()
-    assert sugg[0][0] == "T cell" and sugg[1] is None
+    assert sugg[0][0] == "T cell" and sugg[1] is None  # not computed: over the table budget
     more = r.suggest()
     assert more.get_column("suggestions").to_list()[1][0] == "B cell"
+    r2 = inspect_values(cells, as_values(["T cel", "B cels"]), eager_cells=1)
+    monkeypatch.setattr(fuzzy, "TABLE_CELLS", 10**6)
+    assert [s[0] for s in r2.table.get_column("suggestions").to_list()] == ["T cell", "B cell"]
 
 
 def test_inspect_no_synonyms(cells):

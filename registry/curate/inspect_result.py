@@ -81,13 +81,14 @@ class InspectResult:
     def _unmatched_idx(self, n: int | None = None) -> np.ndarray:
         return self._idx("unmatched", n)
 
-    def _compute_suggestions(self) -> None:
-        """Suggestions for the first unmatched values that fit the cell budget."""
-        if self._suggestions is not None or not self._n_unmatched or not self._index.is_text:
+    def _compute_suggestions(self, budget: int | None = None) -> None:
+        """Suggestions for the first unmatched values that fit ``budget`` string comparisons."""
+        if not self._n_unmatched or not self._index.is_text:
             return
         n_choices = fuzzy.choices(self._index).height
-        k = fuzzy.eager_count(self._n_unmatched, n_choices, self._eager_cells)
-        if k:
+        k = fuzzy.eager_count(self._n_unmatched, n_choices, budget or self._eager_cells)
+        done = 0 if self._suggestions is None else self._suggestions.height
+        if k > done:
             queries = self._m.enc.values.gather(self._unmatched_idx(k))
             self._suggestions = fuzzy.suggest(self._index, queries)
 
@@ -159,11 +160,12 @@ class InspectResult:
         """One row per unique value (input order): value, tier, name, uid, suggestions, scores.
 
         ``suggestions`` is null for values whose suggestions were not computed (a bounded
-        budget of ``fuzzy.EAGER_CELLS`` comparisons is spent: the first unmatched values in
-        input order; call ``suggest()`` for the rest) and an empty list when nothing was close.
+        budget of ``fuzzy.TABLE_CELLS`` comparisons, ~0.5 s, is spent on the first unmatched
+        values in input order; call ``suggest()`` for the rest) and an empty list when nothing
+        was close.
         """
         if "table" not in self._cache:
-            self._compute_suggestions()
+            self._compute_suggestions(max(fuzzy.TABLE_CELLS, self._eager_cells))
             order = self._idx("all")
             m = self._m
             rows = m.row[order]

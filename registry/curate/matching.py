@@ -221,7 +221,8 @@ class HashIndex:
         out = np.where(hit, self.rows[at_c], -1)
         idx = np.flatnonzero(hit)
         if len(idx):
-            same = (self.keys.gather(self.pos[at_c[idx]]) == queries.gather(idx)).to_numpy()
+            mine = queries if len(idx) == n else queries.gather(idx)
+            same = (self.keys.gather(self.pos[at_c[idx]]) == mine).to_numpy()
             if not same.all():
                 out[idx[~same]] = -1  # a query colliding with a different key
         return out
@@ -446,6 +447,7 @@ def match_encoded(
     row[hit] = found[hit]
     rest = np.flatnonzero(~hit)
 
+    lowered = None
     if not case_sensitive and len(rest):
         lowered = values.gather(rest).str.to_lowercase()
         found = index.lower_index().find(lowered)
@@ -453,12 +455,11 @@ def match_encoded(
         tier[rest[hit]] = T_CASE
         row[rest[hit]] = found[hit]
         rest = rest[~hit]
+        lowered = lowered.filter(pl.Series(~hit))
 
     syn = index.synonym_index(case_sensitive) if synonyms and index.synonyms_field is not None and len(rest) else None
     if syn is not None and len(syn):
-        q = values.gather(rest)
-        if not case_sensitive:
-            q = q.str.to_lowercase()
+        q = lowered if lowered is not None else values.gather(rest)
         if keep is False:
             try:
                 left, right = syn.find_all(q)
