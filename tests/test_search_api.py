@@ -116,7 +116,7 @@ class TestQuerySetScope:
         for share in (0.0, 1.0):
             monkeypatch.setattr(search_module, "_SUBSET_SHARE", share)
             df = qs.search(query, limit=None).df()
-            results.append(list(zip(df["name"], df["score"])))
+            results.append(list(zip(df["name"], df["score"], strict=True)))
         assert results[0] == results[1]
         assert not {"lymphocyte", "T cell"} & {n for n, _ in results[0]}
 

@@ -372,13 +372,21 @@ class TestRefresh:
 
     def edits(self):
         df = self.base()
-        appended = pl.concat([df, frame([{"name": "mast cell"}, {"name": "NKT cell", "synonyms": "NK"}]).with_columns(
-            id=pl.Series([100, 101], dtype=pl.UInt32), uid=pl.Series(["newuid000001", "newuid000002"]))])
+        appended = pl.concat(
+            [
+                df,
+                frame([{"name": "mast cell"}, {"name": "NKT cell", "synonyms": "NK"}]).with_columns(
+                    id=pl.Series([100, 101], dtype=pl.UInt32), uid=pl.Series(["newuid000001", "newuid000002"])
+                ),
+            ]
+        )
         changed = df.with_columns(
             synonyms=pl.when(pl.col("name") == "B cell").then(pl.lit("B lymphocyte|NK")).otherwise(pl.col("synonyms"))
         )
         deleted = df.filter(pl.col("name") != "NK cell")
-        mixed = pl.concat([deleted, frame([{"name": "T cell helper"}]).with_columns(id=pl.Series([50], dtype=pl.UInt32))])
+        mixed = pl.concat(
+            [deleted, frame([{"name": "T cell helper"}]).with_columns(id=pl.Series([50], dtype=pl.UInt32))]
+        )
         return {"appended": appended, "changed": changed, "deleted": deleted, "mixed": mixed}
 
     @pytest.mark.parametrize("edit", ["appended", "changed", "deleted", "mixed"])
@@ -397,7 +405,9 @@ class TestRefresh:
         for q in self.QUERIES:
             a, b = rank(refreshed, q, limit=None), rank(full, q, limit=None)
             assert a[0].tolist() == b[0].tolist() and a[1].tolist() == b[1].tolist(), q
-        assert sorted(zip(refreshed.choices, refreshed.choice_len)) == sorted(zip(full.choices, full.choice_len))
+        assert sorted(zip(refreshed.choices, refreshed.choice_len, strict=True)) == sorted(
+            zip(full.choices, full.choice_len, strict=True)
+        )
         assert (np.diff(refreshed.choice_len) >= 0).all()
         # every choice points at a words row holding that very value
         norm = refreshed.words["norm"].gather(refreshed.choice_pos).str.strip_chars(" ").to_list()

@@ -26,7 +26,7 @@ import polars as pl
 from registry.errors import FieldError, InvalidArgument, ValidationError, did_you_mean
 from registry.search import batch as _batch
 from registry.search import rank as _rank
-from registry.search.candidates import CACHE, Candidates, FieldRole, build, default_roles
+from registry.search.candidates import CACHE, FieldRole, build, default_roles
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -130,9 +130,7 @@ def _is_batch(string) -> bool:
 
 def _check_query(string) -> None:
     if string is None:
-        raise ValidationError(
-            "Cannot search for None value! Pass a string such as 'T cell' (or a list of strings)."
-        )
+        raise ValidationError("Cannot search for None value! Pass a string such as 'T cell' (or a list of strings).")
     if not isinstance(string, str):
         raise InvalidArgument(f"search takes a string or a list of strings, got {type(string).__name__} {string!r}")
 
@@ -200,7 +198,7 @@ def search(scope, string, *, field=None, limit: int | None = 20, case_sensitive:
     return qs._ranked(ids, scores)
 
 
-def _search_many(model, qs, queries: list, roles, limit, case_sensitive) -> "pd.DataFrame":
+def _search_many(model, qs, queries: list, roles, limit, case_sensitive) -> pd.DataFrame:
     bad = [(i, q) for i, q in enumerate(queries) if not isinstance(q, str)]
     if bad:
         i, q = bad[0]

@@ -28,9 +28,7 @@ def exact_hits(c: Candidates, qf: pl.DataFrame) -> pl.DataFrame:
     on_words = c.words.lazy().join(qf.lazy().select("qidx", "raw"), on="raw").select("qidx", "row", "fpri")
     ids = c.ids.lazy()
     on_ids = ids.filter(~pl.col("uid")).join(qf.lazy().select("qidx", "raw"), on="raw")
-    on_uids = ids.filter(pl.col("uid")).join(
-        qf.lazy().select("qidx", raw="original"), on="raw"
-    )
+    on_uids = ids.filter(pl.col("uid")).join(qf.lazy().select("qidx", raw="original"), on="raw")
     return (
         pl.concat([on_words, on_ids.select("qidx", "row", "fpri"), on_uids.select("qidx", "row", "fpri")])
         .with_columns(score=pl.lit(scoring.EXACT))
@@ -102,9 +100,7 @@ def fuzzy_hits(c: Candidates, qf: pl.DataFrame) -> pl.DataFrame:
                     "qidx": qidx_all[block][qi],
                     "row": c.words["row"].gather(pos),
                     "fpri": c.words["fpri"].gather(pos),
-                    "score": np.minimum(
-                        scoring.fuzzy_score(best[qi, ci].astype(np.float64)), scoring.ALL_WORDS - 0.01
-                    ),
+                    "score": np.minimum(scoring.fuzzy_score(best[qi, ci].astype(np.float64)), scoring.ALL_WORDS - 0.01),
                 },
                 schema=_PAIR_SCHEMA,
             )
@@ -151,9 +147,7 @@ def rank_many(
     # Bands are disjoint: a query whose rule hits already fill the limit needs no fuzzy pass.
     need = qf
     if limit is not None:
-        full = (
-            pl.concat(hits).group_by("qidx").agg(n=pl.col("row").n_unique()).filter(pl.col("n") >= limit)
-        )
+        full = pl.concat(hits).group_by("qidx").agg(n=pl.col("row").n_unique()).filter(pl.col("n") >= limit)
         need = qf.join(full, on="qidx", how="anti")
     hits.append(restrict(fuzzy_hits(c, need), allowed))
     return best_per_query(hits, limit)

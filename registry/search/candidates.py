@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import threading
 import weakref
-from itertools import compress
-from operator import itemgetter
 from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Hashable, Literal, Sequence
+from itertools import compress
+from typing import Literal
 
 import numpy as np
 import polars as pl
@@ -73,8 +73,7 @@ def default_roles(fields: Sequence[str], name_field: str | None = None) -> list[
         return (group, fields.index(f))
 
     return [
-        FieldRole(f, kind_of(f), split=f == "synonyms" or f.endswith("_synonyms"))
-        for f in sorted(fields, key=priority)
+        FieldRole(f, kind_of(f), split=f == "synonyms" or f.endswith("_synonyms")) for f in sorted(fields, key=priority)
     ]
 
 
@@ -132,7 +131,9 @@ class Candidates:
         start, stop = (self.n_other_ids, self.ids.height) if uid else (0, self.n_other_ids)
         col = self.ids["raw"].slice(start, stop - start)
         lo = int(col.search_sorted(value, side="left"))
-        hi = int(col.search_sorted(value + "\U0010ffff", side="left") if prefix else col.search_sorted(value, side="right"))
+        hi = int(
+            col.search_sorted(value + "\U0010ffff", side="left") if prefix else col.search_sorted(value, side="right")
+        )
         return self.ids.slice(start + lo, max(hi - lo, 0))
 
     @property
@@ -159,9 +160,7 @@ class Candidates:
 
 
 def _values(frame: pl.DataFrame, pri: int, role: FieldRole) -> pl.LazyFrame:
-    values = frame.lazy().select(
-        row=pl.int_range(pl.len(), dtype=pl.UInt32), value=pl.col(role.name).cast(pl.String)
-    )
+    values = frame.lazy().select(row=pl.int_range(pl.len(), dtype=pl.UInt32), value=pl.col(role.name).cast(pl.String))
     if role.split:
         values = values.with_columns(pl.col("value").str.split("|")).explode("value")
     return values.with_columns(
@@ -177,9 +176,7 @@ def build(frame: pl.DataFrame, roles: Sequence[FieldRole], case_sensitive: bool)
     if missing:
         raise KeyError(f"columns {missing} are not in the frame (columns: {frame.columns})")
     parts = [_values(frame, pri, role) for pri, role in enumerate(roles)]
-    empty = pl.LazyFrame(
-        schema={"row": pl.UInt32, "value": pl.String, "fpri": pl.UInt16, "kind": pl.String}
-    )
+    empty = pl.LazyFrame(schema={"row": pl.UInt32, "value": pl.String, "fpri": pl.UInt16, "kind": pl.String})
     long = pl.concat([empty, *parts]).collect()
     is_id = pl.col("kind").is_in(["id", "uid"])
     words_raw = normalize.fold(pl.col("value"), case_sensitive)
@@ -315,7 +312,7 @@ def refresh(old: Candidates, frame: pl.DataFrame) -> Candidates | None:
         if not new_list:
             return kept_list if kept_list is not old_list else list(old_list)
         out, prev = [], 0
-        for at, value in zip(at_kept.tolist(), new_list):  # one slice copy per fresh value
+        for at, value in zip(at_kept.tolist(), new_list, strict=True):  # one slice copy per fresh value
             out.extend(kept_list[prev:at])
             out.append(value)
             prev = at

@@ -74,14 +74,15 @@ def rule_hits(c: Candidates, q: QueryForms, limit: int | None = None) -> pl.Data
             .then(scoring.in_band(scoring.WORD_START, cover))
             .otherwise(scoring.in_band(scoring.SUBSTRING, cover))
         )
-        return c.scan(lambda lf: lf.filter(pl.col("raw").str.contains(q.raw, literal=True)).select("row", "fpri", score=score))
+        return c.scan(
+            lambda lf: lf.filter(pl.col("raw").str.contains(q.raw, literal=True)).select("row", "fpri", score=score)
+        )
     hit = c.scan(lambda lf: lf.select(hit=pl.col("norm").str.contains(q.words, literal=True)))["hit"]
     if limit is not None and hit.sum() > _MANY_HITS:
         cover = scoring.coverage(len(q.words), pl.col("nlen"))
         top = c.scan(
             lambda lf: lf.filter(
-                (pl.col("raw") == q.raw)
-                | (~pl.col("text") & pl.col("norm").str.contains(f" {q.words} ", literal=True))
+                (pl.col("raw") == q.raw) | (~pl.col("text") & pl.col("norm").str.contains(f" {q.words} ", literal=True))
             ).select(
                 "row",
                 "fpri",
@@ -134,9 +135,7 @@ def all_words_hits(c: Candidates, q: QueryForms) -> pl.DataFrame:
 
 def similarity(queries: list[str], choices: list[str], cutoff: float) -> np.ndarray:
     """rapidfuzz ``ratio`` of every query against every choice, 0 below ``cutoff`` (all cores)."""
-    return process.cdist(
-        queries, choices, scorer=fuzz.ratio, score_cutoff=cutoff, dtype=np.float32, workers=-1
-    )
+    return process.cdist(queries, choices, scorer=fuzz.ratio, score_cutoff=cutoff, dtype=np.float32, workers=-1)
 
 
 def _max_ratio(query_len: int, value_len: int) -> float:
