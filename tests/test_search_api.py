@@ -180,6 +180,10 @@ class TestBatch:
         with pytest.raises(InvalidArgument, match="item 1 is int"):
             bt.CellType.search(["a", 3])
 
+    def test_missing_values_are_skipped(self, cells):
+        df = bt.CellType.search(pd.Series(["T cell", None, float("nan")]), limit=1)
+        assert df["query"].tolist() == ["T cell"]
+
 
 class TestErrors:
     def test_none(self, cells):

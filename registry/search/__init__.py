@@ -164,7 +164,7 @@ def search(scope, string, *, field=None, limit: int | None = 20, case_sensitive:
         column (0-100; 100 = an exact value or a whole synonym). A batch: a pandas DataFrame
         with columns ``query``, ``rank``, ``uid``, the name field (``name``; ``symbol`` for
         Gene, ``handle`` for User) and ``score``, the best ``limit`` hits per distinct query
-        in input order (queries without a hit have no rows).
+        in input order (queries without a hit, and missing values None/NaN, have no rows).
 
     Scores fall in disjoint bands per tier, so a better tier always ranks first: exact 100,
     whole words [90, 100), word start [80, 90), substring [70, 80), all words in any order
@@ -198,14 +198,19 @@ def search(scope, string, *, field=None, limit: int | None = 20, case_sensitive:
     return qs._ranked(ids, scores)
 
 
+def _is_missing(value) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
 def _search_many(model, qs, queries: list, roles, limit, case_sensitive) -> pd.DataFrame:
-    bad = [(i, q) for i, q in enumerate(queries) if not isinstance(q, str)]
+    # Missing values (None, NaN) in a column being mapped match nothing and get no rows.
+    bad = [(i, q) for i, q in enumerate(queries) if not isinstance(q, str) and not _is_missing(q)]
     if bad:
         i, q = bad[0]
         raise InvalidArgument(
             f"a batch search takes strings; item {i} is {type(q).__name__} {q!r} ({len(bad)} such items)"
         )
-    unique = list(dict.fromkeys(queries))
+    unique = list(dict.fromkeys(q for q in queries if isinstance(q, str)))
     frame, cands, allowed = _source(model, qs, roles, case_sensitive)
     ranked = _batch.rank_many(cands, unique, limit=limit, allowed=allowed)
     name_field = model._schema.name_field

@@ -15,6 +15,11 @@ fuzzy                  [45, 60)        is similar by rapidfuzz (``0.6 x`` simila
                                        at least the cut-off 75): typos, missing spaces
 =====================  ==============  =====================================================
 
+Word tiers compare word-normalised forms (``normalize.words``): case-folded unless
+case_sensitive, every run of non-letters/digits is one space ("T-cell" ~ "t cell",
+"CD4+" ~ "cd4") and a plural "s" closing a word of 4+ letters is dropped ("T cells" ~ "T cell").
+The exact tier compares the folded raw values, so only a value typed exactly (up to case) is 100.
+
 Inside a band, candidates closer in length to the query rank higher: the offset is
 ``9.99 x coverage`` with ``coverage = 2 len(q) / (len(q) + len(value))`` measured on the
 word-normalised forms (for a substring hit this equals rapidfuzz's normalised Indel similarity).
