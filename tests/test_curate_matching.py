@@ -408,3 +408,34 @@ def test_inspect_large_registry_defers_suggestions(cells, monkeypatch):
     r = inspect_values(index, as_values(["T cel"]))
     assert r._suggestions is None  # nothing computed eagerly for a "large" registry
     assert r.table.get_column("suggestions").to_list() == [["T cell"]]  # computed on access
+
+
+def test_hash_collisions_stay_exact(monkeypatch):
+    """With a deliberately terrible hash for the default seed, every result is unchanged."""
+    from registry.curate import matching
+
+    real = matching.hashes
+
+    def weak(s, seed=matching._SEED):
+        h = real(s, seed)
+        return h % np.uint64(3) if seed == matching._SEED else h
+
+    def run():
+        genes = ReferenceIndex(GENES, "symbol", "synonyms")
+        cells = ReferenceIndex(CELLS, "name", "synonyms")
+        return (
+            std(genes, GENE_SYMBOLS + ["a1CF", "fancd1", None, "BRCC1"]),
+            std(genes, ["GCS", "A1CF", "BRCA1-1-synonym"], keep=False),
+            std(genes, ["A1CF", "FANCD1", "BRCA1-1"], return_field="ensembl_gene_id", keep="last"),
+            std(cells, V, keep="last"),
+            validate_values(cells, as_values(V + [None, ""])).tolist(),
+            match(cells, pl.Series(V)).get_column("tier").to_list(),
+        )
+
+    expected = run()
+    monkeypatch.setattr(matching, "hashes", weak)
+    index = ReferenceIndex(CELLS, "name", "synonyms")
+    assert index.name_index().seed != matching._SEED  # rebuilt with another seed
+    enc = matching.encode(pl.Series(V))
+    assert sorted(enc.values.to_list()) == sorted(set(V))  # colliding inputs kept apart
+    assert run() == expected

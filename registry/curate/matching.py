@@ -27,7 +27,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, RegistryError
 
 Keep = Literal["first", "last", False]
 
@@ -49,9 +49,9 @@ def check_keep(keep) -> None:
         raise InvalidArgument(f"keep must be 'first', 'last' or False, got {keep!r}")
 
 
-def hashes(s: pl.Series) -> np.ndarray:
-    """64-bit hash per value (same seed everywhere, so input and reference hashes compare)."""
-    return s.hash(seed=_SEED).to_numpy()
+def hashes(s: pl.Series, seed: int = _SEED) -> np.ndarray:
+    """64-bit hash per value (same seed on both sides, so input and reference hashes compare)."""
+    return s.hash(seed=seed).to_numpy()
 
 
 # -- distinct input values -------------------------------------------------------------------
@@ -160,55 +160,71 @@ def _encode_exact(s: pl.Series) -> Encoded:
 
 # -- exact lookups into reference keys -------------------------------------------------------
 class HashIndex:
-    """Reference keys (with duplicates) sorted by hash; equal hashes keep row (save) order."""
+    """Reference keys (with duplicates) sorted by hash; equal hashes keep row (save) order.
+
+    If two *different* keys share a hash, the index is rebuilt with another seed (a second
+    collision is ~10^-8 likely even at 10^6 keys), so equal hashes always mean equal keys
+    and every lookup stays exact after its string comparison.
+    """
+
+    SEEDS = (_SEED, 7, 113, 7919)
 
     def __init__(self, keys: pl.Series, rows: np.ndarray | None = None):
         """``keys`` are looked up; ``rows`` (default: 0..n-1) is what a hit returns."""
         self.keys = keys
-        if keys.null_count():
-            keep_pos = np.flatnonzero(keys.is_not_null().to_numpy())
-            h = hashes(keys)[keep_pos]
-            perm = np.argsort(h)
-            pos = keep_pos[perm]
+        keep_pos = np.flatnonzero(keys.is_not_null().to_numpy()) if keys.null_count() else None
+        for seed in self.SEEDS:
+            if self._build(keys, keep_pos, seed):
+                break
+        else:  # pragma: no cover - four independent 64-bit collisions
+            raise RegistryError("could not build a collision-free hash index; please report this")
+        if rows is None:
+            self.rows = self.pos.astype(np.int64, copy=False)
         else:
-            h = hashes(keys)
-            perm = np.argsort(h)
-            pos = perm
+            self.rows = np.asarray(rows, dtype=np.int64)[self.pos] if len(self.pos) else np.zeros(0, np.int64)
+
+    def _build(self, keys: pl.Series, keep_pos: np.ndarray | None, seed: int) -> bool:
+        h = hashes(keys, seed)
+        if keep_pos is not None:
+            h = h[keep_pos]
+        perm = np.argsort(h)
+        pos = keep_pos[perm] if keep_pos is not None else perm
         hs = h[perm]
         dup = hs[1:] == hs[:-1] if len(hs) > 1 else np.zeros(0, bool)
-        self.exact = True
         if dup.any():
-            # ties: restore save order inside each group of equal hashes (groups are rare)
+            # ties (duplicate keys): restore save order inside each group of equal hashes
             tie = np.zeros(len(hs), dtype=bool)
             tie[1:] |= dup
             tie[:-1] |= dup
             idx = np.flatnonzero(tie)
             sub = np.lexsort((pos[idx], hs[idx]))
             pos[idx] = pos[idx][sub]
-            a, b = pos[:-1][dup], pos[1:][dup]
-            self.exact = bool((keys.gather(a) == keys.gather(b)).all())
+            if not (keys.gather(pos[:-1][dup]) == keys.gather(pos[1:][dup])).all():
+                return False
+        self.seed = seed
         self.h = hs
         self.pos = pos  # position in keys
-        if rows is None:
-            self.rows = pos.astype(np.int64, copy=False)
-        else:
-            self.rows = np.asarray(rows, dtype=np.int64)[pos] if len(pos) else np.zeros(0, np.int64)
-        self._slow: dict = {}
+        return True
 
     def __len__(self) -> int:
         return len(self.h)
 
+    def _query_hashes(self, queries: pl.Series, qh: np.ndarray | None, presorted: bool) -> tuple[np.ndarray, bool]:
+        if qh is None or self.seed != _SEED:
+            return hashes(queries, self.seed), False
+        return qh, presorted
+
     def find(
         self, queries: pl.Series, qh: np.ndarray | None = None, *, last: bool = False, presorted: bool = False
     ) -> np.ndarray:
-        """Row per query (-1 if absent): the first (or ``last``) key equal to the query."""
+        """Row per query (-1 if absent): the first (or ``last``) key equal to the query.
+
+        ``qh`` may pass precomputed hashes (seed ``_SEED``), ``presorted`` that they ascend.
+        """
         n = len(queries)
         if n == 0 or len(self.h) == 0:
             return np.full(n, -1, dtype=np.int64)
-        if not self.exact:
-            return self._find_join(queries, last)
-        if qh is None:
-            qh = hashes(queries)
+        qh, presorted = self._query_hashes(queries, qh, presorted)
         # one searchsorted: the left edge for "first", the right edge for "last"
         at = self._search(qh, "right" if last else "left", presorted)
         if last:
@@ -224,7 +240,7 @@ class HashIndex:
             mine = queries if len(idx) == n else queries.gather(idx)
             same = (self.keys.gather(self.pos[at_c[idx]]) == mine).to_numpy()
             if not same.all():
-                out[idx[~same]] = -1  # a query colliding with a different key
+                out[idx[~same]] = -1  # a query colliding with a key it is not equal to
         return out
 
     def find_all(
@@ -235,19 +251,13 @@ class HashIndex:
         if n == 0 or len(self.h) == 0:
             z = np.zeros(n, dtype=np.int64)
             return z, z
-        if not self.exact:
-            raise _SlowPath
-        if qh is None:
-            qh = hashes(queries)
-        left, right = self._ranges(qh, presorted)
+        qh, presorted = self._query_hashes(queries, qh, presorted)
+        left, right = self._search(qh, "left", presorted), self._search(qh, "right", presorted)
         idx = np.flatnonzero(right > left)
         if len(idx):
             same = (self.keys.gather(self.pos[left[idx]]) == queries.gather(idx)).to_numpy()
             right[idx[~same]] = left[idx[~same]]
         return left, right
-
-    def _ranges(self, qh: np.ndarray, presorted: bool) -> tuple[np.ndarray, np.ndarray]:
-        return self._search(qh, "left", presorted), self._search(qh, "right", presorted)
 
     def _search(self, qh: np.ndarray, side: str, presorted: bool) -> np.ndarray:
         if presorted:
@@ -257,23 +267,6 @@ class HashIndex:
         out = np.empty(len(qh), dtype=np.int64)
         out[order] = np.searchsorted(self.h, qh[order], side)
         return out
-
-    def _find_join(self, queries: pl.Series, last: bool) -> np.ndarray:
-        table = self._slow.get(last)
-        if table is None:
-            table = (
-                pl.DataFrame({"k": self.keys.gather(self.pos), "r": self.rows, "o": self.pos})
-                .sort("o")
-                .unique(subset="k", keep="last" if last else "first", maintain_order=True)
-                .select("k", "r")
-            )
-            self._slow[last] = table
-        j = queries.to_frame("k").join(table, on="k", how="left", maintain_order="left")
-        return j.get_column("r").fill_null(-1).to_numpy().astype(np.int64)
-
-
-class _SlowPath(Exception):
-    """Raised internally when a HashIndex cannot answer range queries (hash collision among keys)."""
 
 
 # -- the reference --------------------------------------------------------------------------
@@ -461,26 +454,15 @@ def match_encoded(
     if syn is not None and len(syn):
         q = lowered if lowered is not None else values.gather(rest)
         if keep is False:
-            try:
-                left, right = syn.find_all(q)
-            except _SlowPath:
-                left = right = None
-            if left is not None:
-                hit = right > left
-                tier[rest[hit]] = T_SYNONYM
-                row[rest[hit]] = syn.rows[left[hit]]
-                multi = np.flatnonzero(right - left > 1)
-                names = index.names
-                for i in multi:  # only ambiguous synonyms: a handful in practice
-                    rows = syn.rows[left[i] : right[i]]
-                    distinct = _distinct_by_name(names, rows)
-                    if len(distinct) > 1:
-                        candidates[int(rest[i])] = distinct
-            else:
-                found = syn.find(q)
-                hit = found >= 0
-                tier[rest[hit]] = T_SYNONYM
-                row[rest[hit]] = found[hit]
+            left, right = syn.find_all(q)
+            hit = right > left
+            tier[rest[hit]] = T_SYNONYM
+            row[rest[hit]] = syn.rows[left[hit]]
+            names = index.names
+            for i in np.flatnonzero(right - left > 1):  # only ambiguous synonyms: a handful in practice
+                distinct = _distinct_by_name(names, syn.rows[left[i] : right[i]])
+                if len(distinct) > 1:
+                    candidates[int(rest[i])] = distinct
         else:
             found = syn.find(q, last=keep == "last")
             hit = found >= 0
