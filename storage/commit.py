@@ -114,8 +114,9 @@ def commit(
     if stored.num_rows == 0:
         return CommitResult(new_ids, new_uids, base_version), next_id
 
-    # schema_mode="merge": a field added to a Record class later becomes a new column.
-    write_deltalake(str(table.path), stored, mode="append", schema_mode="merge")
+    # schema_mode="merge" only when a field was added to the Record class since the table was written.
+    write_deltalake(table.delta(), stored, mode="append", schema_mode="merge" if table.needs_schema_merge else None)
+    table.needs_schema_merge = False
     version = base_version + 1
 
     # Follow the change in memory instead of re-reading the table.

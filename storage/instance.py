@@ -235,8 +235,9 @@ class Instance:
         snap = table.snapshot()
         stored = snap.append_column(REV, pa.array(np.full(snap.num_rows, table.version + 1), pa.int64()))
         stored = stored.append_column(DELETED, pa.array(np.zeros(snap.num_rows, bool)))
-        write_deltalake(str(table.path), stored, mode="overwrite")
+        write_deltalake(str(table.path), stored, mode="overwrite", schema_mode="merge")
         dtab = DeltaTable(str(table.path))
+        table._delta = dtab
         dtab.vacuum(retention_hours=0, dry_run=False, enforce_retention_duration=False)
         table._set(snap, dtab.version(), None)
         table._files = len(dtab.file_uris())

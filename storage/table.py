@@ -65,6 +65,8 @@ class Table:
         self._files: int = 0
         self.last_change: Change | None = None
         self._indexes: dict[str, HashIndex] = {}
+        self._delta: DeltaTable | None = None  # handle reused by writes (re-reading the log costs ~7 ms)
+        self.needs_schema_merge = False
 
     # -- reading ---------------------------------------------------------------------------
     def exists(self) -> bool:
@@ -96,6 +98,12 @@ class Table:
     def disk_version(self) -> int:
         return DeltaTable(str(self.path)).version()
 
+    def delta(self) -> DeltaTable:
+        """The open Delta table handle (kept current by our own writes)."""
+        if self._delta is None:
+            self._delta = DeltaTable(str(self.path))
+        return self._delta
+
     def newer_on_disk(self) -> bool:
         """True if a commit after the cached version exists (one stat of the next Delta log entry)."""
         return (self.path / "_delta_log" / f"{self._version + 1:020d}.json").exists()
@@ -107,6 +115,9 @@ class Table:
             files = dt.file_uris()
             try:
                 raw = _read_files(files, self.spec.stored_schema())
+                self._delta = dt
+                on_disk = {f.name for f in dt.schema().fields}
+                self.needs_schema_merge = not set(self.spec.stored_schema().names) <= on_disk
                 break
             except FileNotFoundError:
                 # A compaction in another process vacuumed a file between listing and reading.
