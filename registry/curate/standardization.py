@@ -100,17 +100,22 @@ def _convert(index: ReferenceIndex, m, names: pl.Series, lists: dict, return_fie
     new_lists: dict[int, list] = {}
     if keep is False:
         # every candidate name contributes all its records' values, flattened and de-duplicated
-        for i in set(lists) | set(multi):
-            cand_names = lists.get(i) or [names[i]]
+        # (a loop over the ambiguous values only)
+        single_at, single_val = [], []
+        for i in sorted(set(lists) | set(multi)):
+            cand = pl.Series(lists.get(i) or [names[i]], dtype=names.dtype)
+            l_, r_ = name_index.find_all(cand)
             vals: list = []
-            for name in cand_names:
-                l_, r_ = name_index.find_all(pl.Series([name], dtype=names.dtype))
-                vals.extend(ret_col.gather(name_index.rows[l_[0] : r_[0]]).to_list())
+            for a, b in zip(l_.tolist(), r_.tolist(), strict=True):
+                vals.extend(ret_col.gather(name_index.rows[a:b]).to_list())
             distinct = list(dict.fromkeys(v for v in vals if v is not None))
             if len(distinct) > 1:
                 new_lists[i] = distinct
             elif distinct:
-                target = target.scatter(i, distinct[0])
+                single_at.append(i)
+                single_val.append(distinct[0])
+        if single_at:
+            target = target.scatter(single_at, pl.Series(single_val, dtype=target.dtype))
     unconverted = int(((m.tier != T_NONE) & target.is_null().to_numpy()).sum()) - len(new_lists)
     return target, new_lists, max(unconverted, 0)
 
