@@ -173,13 +173,13 @@ def search(scope, string, *, field=None, limit: int | None = 20, case_sensitive:
     prefixes (see ``registry.search.batch``).
 
     >>> import registry.bio as bt  # doctest: +SKIP
-    >>> bt.CellType.search("Tcell").df()[["name", "score"]].head(1)  # doctest: +SKIP
-         name  score
-    0  T cell  54.55
-    >>> bt.CellType.search(["t cell", "lymphocite"], limit=1)  # doctest: +SKIP
-            query  rank             uid        name  score
-    0      t cell     1  ...              T cell  100.00
-    1  lymphocite     1  ...          lymphocyte   54.00
+    >>> hits = bt.CellType.search("Tcell")  # doctest: +SKIP
+    >>> hits.df()[["name", "score"]].iloc[0].tolist()  # doctest: +SKIP
+    ['T cell', 54.55]
+    >>> bt.CellType.search(["t cell", "lymphocite"], limit=1)[["query", "name", "score"]]  # doctest: +SKIP
+            query        name  score
+    0      t cell      T cell  100.0
+    1  lymphocite  lymphocyte   54.0
     """
     model, qs = _scope(scope)
     _check_limit(limit)
