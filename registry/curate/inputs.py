@@ -27,24 +27,16 @@ class Values:
     Attributes:
         series: every input value in input order; ``None``/NaN are nulls.
         scalar: the input was a single value (``"T cell"``), so results should be scalars.
+        raw: the user's own list when it held only ``str``/``None`` (results can then reuse
+            its string objects instead of creating new ones).
     """
 
     series: pl.Series
     scalar: bool = False
+    raw: list | tuple | None = None
 
     def __len__(self) -> int:
         return len(self.series)
-
-    def present(self) -> pl.Series:
-        """Non-null, non-empty values (what LaminDB counts as "terms")."""
-        s = self.series
-        if s.dtype == pl.String:
-            return s.filter(s.is_not_null() & (s != ""))
-        return s.drop_nulls()
-
-    def uniques(self) -> pl.Series:
-        """Unique present values in order of first occurrence."""
-        return self.present().unique(maintain_order=True)
 
 
 def as_values(values: Any, kind: str = "str", *, field_label: str = "the field") -> Values:
@@ -64,6 +56,12 @@ def as_values(values: Any, kind: str = "str", *, field_label: str = "the field")
         return Values(pl.Series("value", [values], dtype=pl.String), scalar=True)
     if values is None:
         raise InvalidArgument("values is None; pass a list, array or Series of values (or a single string)")
+    if kind == "str" and isinstance(values, (list, tuple)):
+        try:
+            # fast path: a homogeneous list of str/None goes straight to Arrow-backed memory
+            return Values(pl.Series("value", values, dtype=pl.String, strict=True), raw=values)
+        except (TypeError, ValueError, pl.exceptions.PolarsError, OverflowError):
+            pass  # NaN, numbers, mixed types: the careful path below explains what is wrong
     try:
         series = _to_series(values, kind)
         series = _check_kind(series, kind)

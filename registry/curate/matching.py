@@ -14,9 +14,10 @@ LaminDB's (lamin-utils ``map_synonyms``):
 How it is fast: inputs are reduced to their distinct values with 64-bit hashes (one
 ``argsort``), and every lookup is a ``searchsorted`` of *sorted* query hashes into the
 *sorted* hashes of the reference keys (cached per snapshot), which walks both arrays in
-order instead of probing a hash table at random. Hashes only propose candidates: every hit
-is confirmed by comparing the strings, so results are exact; if two different reference
-keys ever share a hash, that index falls back to a polars join.
+order instead of probing a hash table at random. A hit is confirmed by a second,
+independently seeded 64-bit hash, so a wrong match needs two simultaneous 64-bit
+collisions (~10^-27 for 10^6 values against 10^6 keys, far below the odds of a memory
+error); two different reference keys never share the first hash (the index re-seeds).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ T_EXACT, T_CASE, T_SYNONYM, T_NONE = 0, 1, 2, 4
 TIER_NAMES = {T_EXACT: EXACT, T_CASE: CASE, T_SYNONYM: SYNONYM, T_NONE: NONE}
 
 _SEED = 0
+_SEED2 = 1  # the confirming hash
 
 
 def check_keep(keep) -> None:
@@ -70,6 +72,13 @@ class Encoded:
     hashes: np.ndarray
     first: np.ndarray
     codes: np.ndarray
+    _hashes2: np.ndarray | None = None
+
+    def hashes2(self) -> np.ndarray:
+        """The confirming hash (seed ``_SEED2``) of each distinct value."""
+        if self._hashes2 is None:
+            self._hashes2 = hashes(self.values, _SEED2)
+        return self._hashes2
 
     def __len__(self) -> int:
         return len(self.values)
@@ -129,16 +138,19 @@ def encode(s: pl.Series) -> Encoded:
         # group's representative costs a string gather; an independent second hash that is
         # constant within every group is ~3x cheaper and only fooled by a double collision
         # (probability ~ n^2 / 2^129). Lookups into reference keys always compare strings.
-        h2 = sv.hash(seed=_SEED + 1).to_numpy()
-        if not np.array_equal(h2, h2[first][inv]):
+        h2 = hashes(sv, _SEED2)
+        h2_first = h2[first]
+        if not np.array_equal(h2, h2_first[inv]):
             return _encode_exact(s)  # two different values share a hash: do it the slow way
+    else:
+        h2_first = None
     if positions is not None:
         codes = np.full(n, -1, dtype=np.int64)
         codes[positions] = inv
         first = positions[first]
     else:
         codes = inv
-    return Encoded(values, hs[starts], first.astype(np.int64), codes)
+    return Encoded(values, hs[starts], first.astype(np.int64), codes, h2_first)
 
 
 def _encode_exact(s: pl.Series) -> Encoded:
@@ -163,8 +175,8 @@ class HashIndex:
     """Reference keys (with duplicates) sorted by hash; equal hashes keep row (save) order.
 
     If two *different* keys share a hash, the index is rebuilt with another seed (a second
-    collision is ~10^-8 likely even at 10^6 keys), so equal hashes always mean equal keys
-    and every lookup stays exact after its string comparison.
+    collision is ~10^-8 likely even at 10^6 keys), so equal hashes always mean equal keys.
+    Hits are confirmed with a second hash of each key (``h2``), compared as integers.
     """
 
     SEEDS = (_SEED, 7, 113, 7919)
@@ -202,29 +214,41 @@ class HashIndex:
             if not (keys.gather(pos[:-1][dup]) == keys.gather(pos[1:][dup])).all():
                 return False
         self.seed = seed
+        self.seed2 = _SEED2 if seed == _SEED else seed + 1
         self.h = hs
         self.pos = pos  # position in keys
+        h2 = hashes(keys, self.seed2)
+        self.h2 = h2[pos] if len(pos) else h2[:0]
         return True
 
     def __len__(self) -> int:
         return len(self.h)
 
-    def _query_hashes(self, queries: pl.Series, qh: np.ndarray | None, presorted: bool) -> tuple[np.ndarray, bool]:
+    def _query_hashes(
+        self, queries: pl.Series, qh: np.ndarray | None, q2: np.ndarray | None, presorted: bool
+    ) -> tuple[np.ndarray, np.ndarray, bool]:
         if qh is None or self.seed != _SEED:
-            return hashes(queries, self.seed), False
-        return qh, presorted
+            return hashes(queries, self.seed), hashes(queries, self.seed2), False
+        return qh, (q2 if q2 is not None else hashes(queries, self.seed2)), presorted
 
     def find(
-        self, queries: pl.Series, qh: np.ndarray | None = None, *, last: bool = False, presorted: bool = False
+        self,
+        queries: pl.Series,
+        qh: np.ndarray | None = None,
+        q2: np.ndarray | None = None,
+        *,
+        last: bool = False,
+        presorted: bool = False,
     ) -> np.ndarray:
         """Row per query (-1 if absent): the first (or ``last``) key equal to the query.
 
-        ``qh`` may pass precomputed hashes (seed ``_SEED``), ``presorted`` that they ascend.
+        ``qh``/``q2`` may pass precomputed hashes (seeds ``_SEED``/``_SEED2``), ``presorted``
+        that ``qh`` ascends.
         """
         n = len(queries)
         if n == 0 or len(self.h) == 0:
             return np.full(n, -1, dtype=np.int64)
-        qh, presorted = self._query_hashes(queries, qh, presorted)
+        qh, q2, presorted = self._query_hashes(queries, qh, q2, presorted)
         # one searchsorted: the left edge for "first", the right edge for "last"
         at = self._search(qh, "right" if last else "left", presorted)
         if last:
@@ -234,29 +258,22 @@ class HashIndex:
         else:
             at_c = np.minimum(at, len(self.h) - 1)
             hit = self.h[at_c] == qh
-        out = np.where(hit, self.rows[at_c], -1)
-        idx = np.flatnonzero(hit)
-        if len(idx):
-            mine = queries if len(idx) == n else queries.gather(idx)
-            same = (self.keys.gather(self.pos[at_c[idx]]) == mine).to_numpy()
-            if not same.all():
-                out[idx[~same]] = -1  # a query colliding with a key it is not equal to
-        return out
+        hit &= self.h2[at_c] == q2  # confirm: a query colliding with a different key fails here
+        return np.where(hit, self.rows[at_c], -1)
 
     def find_all(
-        self, queries: pl.Series, qh: np.ndarray | None = None, *, presorted: bool = False
+        self, queries: pl.Series, qh: np.ndarray | None = None, q2: np.ndarray | None = None, *, presorted: bool = False
     ) -> tuple[np.ndarray, np.ndarray]:
         """``(left, right)`` per query: ``rows[left:right]`` are all keys equal to it, in save order."""
         n = len(queries)
         if n == 0 or len(self.h) == 0:
             z = np.zeros(n, dtype=np.int64)
             return z, z
-        qh, presorted = self._query_hashes(queries, qh, presorted)
+        qh, q2, presorted = self._query_hashes(queries, qh, q2, presorted)
         left, right = self._search(qh, "left", presorted), self._search(qh, "right", presorted)
-        idx = np.flatnonzero(right > left)
-        if len(idx):
-            same = (self.keys.gather(self.pos[left[idx]]) == queries.gather(idx)).to_numpy()
-            right[idx[~same]] = left[idx[~same]]
+        found = right > left
+        bad = found & (self.h2[np.minimum(left, len(self.h) - 1)] != q2)
+        right[bad] = left[bad]
         return left, right
 
     def _search(self, qh: np.ndarray, side: str, presorted: bool) -> np.ndarray:
@@ -432,9 +449,9 @@ def match_encoded(
             enc_h = hashes(values)
             found = index.name_index().find(values, enc_h)
         else:
-            found = index.name_index().find(values, enc.hashes, presorted=True)
+            found = index.name_index().find(values, enc.hashes, enc.hashes2(), presorted=True)
     else:
-        found = index.name_index().find(values, enc.hashes, presorted=True)
+        found = index.name_index().find(values, enc.hashes, enc.hashes2(), presorted=True)
     hit = found >= 0
     tier[hit] = T_EXACT
     row[hit] = found[hit]

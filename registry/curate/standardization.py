@@ -15,7 +15,18 @@ import numpy as np
 import polars as pl
 
 from .inputs import Values, as_values
-from .matching import T_NONE, Encoded, Keep, ReferenceIndex, check_keep, encode, gather_rows, match_encoded
+from .matching import (
+    T_CASE,
+    T_NONE,
+    T_SYNONYM,
+    Encoded,
+    Keep,
+    ReferenceIndex,
+    check_keep,
+    encode,
+    gather_rows,
+    match_encoded,
+)
 from .reporting import call_literal, logger, quoted
 from .scope import resolve
 
@@ -73,7 +84,12 @@ def standardize_values(
     outcome.n_ambiguous = len(lists)
 
     if not lists and target.dtype == uvalues.dtype:
-        _string_path(outcome, enc, mapped, target, return_mapper, values.scalar)
+        converted = return_field is not None and return_field != index.field
+        changed = None if converted else (m.tier == T_CASE) | (m.tier == T_SYNONYM)
+        if changed is not None and values.raw is not None and not return_mapper:
+            _raw_path(outcome, enc, changed, index, m.row, values.raw)
+        else:
+            _string_path(outcome, enc, mapped, target, return_mapper, values.scalar, changed)
     else:
         _object_path(outcome, enc, mapped, target, lists, return_mapper, values.scalar)
     return outcome
@@ -121,9 +137,19 @@ def _convert(index: ReferenceIndex, m, names: pl.Series, lists: dict, return_fie
 
 
 def _string_path(
-    outcome, enc: Encoded, mapped: np.ndarray, target: pl.Series, return_mapper: bool, scalar: bool
+    outcome,
+    enc: Encoded,
+    mapped: np.ndarray,
+    target: pl.Series,
+    return_mapper: bool,
+    scalar: bool,
+    changed: np.ndarray | None = None,
 ) -> None:
-    """Outputs are plain values of the input dtype: stay in polars/numpy end to end."""
+    """Outputs are plain values of the input dtype: stay in polars/numpy end to end.
+
+    ``changed`` may say up front which distinct values change (without ``return_field`` it
+    is exactly the casing/synonym tiers), saving a string comparison.
+    """
     values = enc.values
     if not len(values):
         out_u = values
@@ -131,15 +157,42 @@ def _string_path(
         out_u = pl.select(pl.coalesce(target, values)).to_series()  # target is null exactly where unmatched
     else:
         out_u = target.zip_with(pl.Series(mapped), values)
-    changed = mapped & out_u.ne_missing(values).to_numpy() if len(values) else mapped
+    if changed is None:
+        changed = mapped & out_u.ne_missing(values).to_numpy() if len(values) else mapped
     outcome.n_changed = _count_changed(enc, changed)
     if return_mapper:
         idx = np.flatnonzero(changed)
         idx = idx[np.argsort(enc.first[idx], kind="stable")]
         outcome.result = dict(zip(values.gather(idx).to_list(), out_u.gather(idx).to_list(), strict=True))
         return
-    full = enc.broadcast(out_u)
-    outcome.result = full[0] if scalar else full.to_list()
+    if scalar:
+        outcome.result = enc.broadcast(out_u)[0]
+    elif out_u.dtype == pl.String:
+        # one Python str per *distinct* value, shared by every position holding it: 10^6
+        # inputs with a few hundred distinct values cost a few hundred str objects, not 10^6
+        objects = np.empty(len(out_u) + 1, dtype=object)
+        objects[:-1] = out_u.to_numpy()
+        objects[-1] = None  # code -1 (null input) picks the last slot
+        outcome.result = objects[enc.codes].tolist()
+    else:
+        outcome.result = enc.broadcast(out_u).to_list()
+
+
+def _raw_path(outcome, enc: Encoded, changed: np.ndarray, index: ReferenceIndex, row: np.ndarray, raw) -> None:
+    """A plain list in, a list out: copy it and overwrite only the positions that change.
+
+    Unchanged positions keep the caller's own string objects and only standardized ones
+    point at the registry's (cached) name objects, so no string is created per position.
+    """
+    codes = enc.codes
+    outcome.n_changed = _count_changed(enc, changed)
+    out = np.empty(len(raw), dtype=object)
+    out[:] = raw
+    if outcome.n_changed:
+        at = np.flatnonzero(changed[np.maximum(codes, 0)] & (codes >= 0))
+        names = index._cached("names_objects", lambda: index.names.to_numpy())
+        out[at] = names[row[codes[at]]]
+    outcome.result = out.tolist()
 
 
 def _object_path(
