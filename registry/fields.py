@@ -58,10 +58,20 @@ class Field:
     def __get__(self, instance, owner=None):
         if instance is None:
             return self
-        return instance.__dict__.get(self.name)
+        d = instance.__dict__
+        try:
+            return d[self.name]
+        except KeyError:
+            if "_batch" in d:  # a record loaded lazily: fill its values on first access
+                instance._materialize()
+                return d.get(self.name)
+            return None
 
     def __set__(self, instance, value) -> None:
-        instance.__dict__[self.name] = self.clean(value)
+        d = instance.__dict__
+        if "_batch" in d:
+            instance._materialize()
+        d[self.name] = self.clean(value)
 
     # -- values ----------------------------------------------------------------------------
     @property
@@ -174,6 +184,8 @@ class ForeignKey(Field):
     def __get__(self, instance, owner=None):
         if instance is None:
             return self
+        if "_batch" in instance.__dict__:
+            instance._materialize()
         cache = instance.__dict__.get("_related_cache")
         if cache is not None and self.name in cache:
             return cache[self.name]
@@ -185,6 +197,8 @@ class ForeignKey(Field):
         return related
 
     def __set__(self, instance, value) -> None:
+        if "_batch" in instance.__dict__:
+            instance._materialize()
         if value is None:
             instance.__dict__[self.column] = None
         else:
@@ -214,9 +228,13 @@ class IdField:
     def __get__(self, instance, owner=None):
         if instance is None:
             return self
+        if "_batch" in instance.__dict__:
+            instance._materialize()
         return instance.__dict__.get(self.fk.column)
 
     def __set__(self, instance, value) -> None:
+        if "_batch" in instance.__dict__:
+            instance._materialize()
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             raise ValidationError(f"{self.fk._owner()}.{self.fk.column} expects an int id, got {value!r}")
         instance.__dict__[self.fk.column] = value

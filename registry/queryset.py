@@ -488,7 +488,7 @@ class QuerySet:
         elif spec.kind in ("m2m", "reverse_m2m"):
             sel = InSelect(spec.link_table, spec.link_target, spec.link_source, int(record.id))
         elif spec.kind == "fk":
-            fk_id = record.__dict__.get(spec.column)
+            fk_id = getattr(record, spec.column)
             return qs.filter(id=fk_id) if fk_id is not None else qs.filter(id__in=[])
         else:
             raise FieldError(f"{type(record).__name__}.{spec.name} is not a relation")

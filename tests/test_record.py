@@ -244,3 +244,20 @@ def test_insert_arrow_bulk_path(instance):
         ln.ULabel._insert_arrow(pa.table({"name": ["x"]}))
     with pytest.raises(FieldError, match="nmae"):
         ln.ULabel._insert_arrow(pa.table({"nmae": ["z"]}))
+
+
+def test_loaded_records_are_lazy_but_behave_like_records(instance):
+    ln.save([ln.ULabel(name=f"lazy {i}", description=f"d{i}") for i in range(100)])
+    records = ln.ULabel.filter(name__startswith="lazy").order_by("id").list()
+    assert "_batch" in records[5].__dict__  # not converted yet
+    assert records[5] == ln.ULabel.get(name="lazy 5") and "_batch" in records[5].__dict__
+    version = ln.ULabel._table_version()
+    ln.save(records)  # untouched records are unchanged: nothing to write
+    assert ln.ULabel._table_version() == version
+    records[7].description = "edited"  # assignment fills the record first, then changes it
+    assert records[7].name == "lazy 7"
+    ln.save(records)
+    assert ln.ULabel._table_version() == version + 1
+    assert ln.ULabel.get(name="lazy 7").description == "edited"
+    assert ln.ULabel.get(name="lazy 8").description == "d8"
+    assert repr(records[9]).startswith("ULabel(uid=")

@@ -31,6 +31,8 @@ class RecordList(list):
             return pd.DataFrame()
         model = type(self[0])
         columns = [c for c in model._schema.columns if c != "updated_at"]
+        for r in self:
+            r._materialize()
         data = {c: [r.__dict__.get(c) for r in self] for c in columns}
         return pd.DataFrame(data, columns=columns)
 
