@@ -90,12 +90,12 @@ class QuerySet:
 
     def filter(self, *queries: Q, **expressions: Any) -> QuerySet:
         """Narrow with ``Q`` objects and Django-style expressions (``name__icontains="cell"``)."""
-        self._check_values(expressions.values(), queries)
+        self._check_values(expressions.values(), queries, expressions)
         return self._clone(self._query.filter(*queries, **expressions))
 
     def exclude(self, *queries: Q, **expressions: Any) -> QuerySet:
         """Drop records matching the expressions; records whose field is NULL are kept (as Django)."""
-        self._check_values(expressions.values(), queries)
+        self._check_values(expressions.values(), queries, expressions)
         return self._clone(self._query.exclude(*queries, **expressions))
 
     def order_by(self, *fields: str) -> QuerySet:
@@ -114,7 +114,18 @@ class QuerySet:
     def reverse(self) -> QuerySet:
         return self._clone(self._query.reverse_ordering())
 
-    def _check_values(self, values, queries) -> None:
+    def _check_values(self, values, queries, keys=()) -> None:
+        # Unknown fields and lookups fail at filter() time, as in Django, not at first evaluation.
+        from .query.paths import resolve
+
+        schema = self.model._schema
+        schemas = _schemas()
+        for key in keys:
+            resolve(schemas, schema, key)
+        for q in queries:
+            if isinstance(q, Q):
+                for key, _ in q.leaves():
+                    resolve(schemas, schema, key)
         # A query set used as a value (created_by__in=User.filter(...)) must live in the same instance.
         leaves = list(values)
         for q in queries:

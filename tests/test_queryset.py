@@ -500,3 +500,12 @@ def test_delete_is_one_commit_and_removes_links(fresh):
     assert art.ulabels.count() == 0
     assert ln.ULabel.filter(name="zzz").delete() == 0
     assert ln.ULabel.filter().delete() == 7 and ln.ULabel.filter().count() == 0
+
+
+def test_unknown_field_fails_at_filter_time_not_at_evaluation(instance):
+    with pytest.raises(FieldError, match="did you mean 'name'"):
+        ln.ULabel.filter(nme="x")
+    with pytest.raises(FieldError):
+        ln.ULabel.filter(ln.Q(created_by__hndle="x"))
+    with pytest.raises(FieldError):
+        ln.ULabel.exclude(name__startswit="x")
