@@ -29,6 +29,19 @@ def default_handle() -> str:
     return handle[:30]
 
 
+def default_name(handle: str) -> str:
+    """The user's display name: ``$REGISTRY_USER_NAME``, else the OS account's full name, else the handle."""
+    name = os.environ.get("REGISTRY_USER_NAME")
+    if not name:
+        try:
+            import pwd
+
+            name = pwd.getpwnam(handle).pw_gecos.split(",")[0]
+        except (ImportError, KeyError):
+            name = ""
+    return (name or handle)[:150]
+
+
 class Settings:
     """``ln.settings``: ``instance``, ``user``, ``verbosity`` and named instances for ``using()``."""
 
@@ -76,7 +89,7 @@ class Settings:
         elif inst.read_only:
             return None  # type: ignore[return-value]
         else:
-            user = User(handle=handle)
+            user = User(handle=handle, name=default_name(handle))
             user.__dict__["_instance"] = inst
             try:
                 user.save()
