@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from ..errors import InvalidArgument
 
@@ -86,6 +87,13 @@ def _to_series(values: Any, kind: str) -> pl.Series:
         if values.dtype.kind in "US":
             return pl.Series(values.astype(str), dtype=pl.String)
         if values.dtype.kind == "O":
+            if kind == "str":
+                try:
+                    # fast path in C: str, None and NaN (-> null); anything else raises and
+                    # takes the careful path that names the offending values
+                    return pl.Series(pa.array(values, type=pa.string(), from_pandas=True))
+                except (pa.ArrowInvalid, pa.ArrowTypeError):
+                    pass
             return _from_objects(values, kind)
         if values.dtype.kind == "f":
             return pl.Series(values, nan_to_null=True)
