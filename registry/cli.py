@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 import time
-from typing import Optional
 
 import numpy as np
-
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -16,7 +14,7 @@ app = typer.Typer(add_completion=False, help="registry: LaminDB-style registries
 console = Console()
 
 
-def _open(path: Optional[str]):
+def _open(path: str | None):
     import registry as ln
 
     if path:
@@ -30,7 +28,7 @@ def _open(path: Optional[str]):
 @app.command()
 def demo(
     n: int = typer.Option(1_000_000, help="how many messy values to curate"),
-    path: Optional[str] = typer.Option(None, help="instance directory (default: $REGISTRY_DIR or ~/.registry/default)"),
+    path: str | None = typer.Option(None, help="instance directory (default: $REGISTRY_DIR or ~/.registry/default)"),
 ):
     """Import the Cell Ontology, then validate, inspect, standardize and search a column of messy labels."""
     ln, inst = _open(path)
@@ -87,8 +85,8 @@ def demo(
 
 @app.command()
 def sql(
-    query: Optional[str] = typer.Argument(None, help="SQL to run; omit for an interactive console"),
-    path: Optional[str] = typer.Option(None, help="instance directory"),
+    query: str | None = typer.Argument(None, help="SQL to run; omit for an interactive console"),
+    path: str | None = typer.Option(None, help="instance directory"),
     limit: int = typer.Option(50, help="rows to print"),
 ):
     """Run SQL (DuckDB dialect) over the registry tables: ulabel, user, celltype, artifact_ulabels, …"""
@@ -121,7 +119,7 @@ def sql(
 
 
 @app.command()
-def info(path: Optional[str] = typer.Option(None, help="instance directory")):
+def info(path: str | None = typer.Option(None, help="instance directory")):
     """Show the instance, user and row counts per registry."""
     ln, inst = _open(path)
     t = Table(title=f"instance {inst.root}")
@@ -138,7 +136,7 @@ def info(path: Optional[str] = typer.Option(None, help="instance directory")):
 
 
 @app.command()
-def compact(path: Optional[str] = typer.Option(None, help="instance directory")):
+def compact(path: str | None = typer.Option(None, help="instance directory")):
     """Rewrite every table as one file of live rows and delete unreferenced files."""
     ln, inst = _open(path)
     out = inst.compact()

@@ -47,7 +47,7 @@ class Field:
         self.name = name
         self.model = owner
 
-    def copy_for(self, owner, name: str) -> "Field":
+    def copy_for(self, owner, name: str) -> Field:
         """A copy bound to a subclass (base-class fields like ``uid`` belong to each registry)."""
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
@@ -146,7 +146,7 @@ class DateTime(Field):
     def clean(self, value):
         value = super().clean(value)
         if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)  # naive times are taken as UTC
+            value = value.replace(tzinfo=dt.UTC)  # naive times are taken as UTC
         return value
 
 
@@ -257,7 +257,7 @@ class ManyToMany:
     def __set_name__(self, owner, name: str) -> None:
         self.name, self.model = name, owner
 
-    def copy_for(self, owner, name: str) -> "ManyToMany":
+    def copy_for(self, owner, name: str) -> ManyToMany:
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
         clone.name, clone.model = name, owner

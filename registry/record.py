@@ -12,19 +12,19 @@ import contextlib
 import datetime as dt
 import gc
 import json
+from collections.abc import Iterable
 from itertools import repeat
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from storage.table import int_values
-
 from storage import ConstraintViolation, Instance, MissingRows, TableSpec
 from storage.instance import ReadOnlyInstance
+from storage.table import int_values
 
 from .errors import (
     DoesNotExist,
@@ -42,7 +42,7 @@ from .schema import FieldSpec, RegistrySchema, SchemaMap
 if TYPE_CHECKING:
     from .queryset import QuerySet
 
-REGISTRIES: dict[str, type["Record"]] = {}
+REGISTRIES: dict[str, type[Record]] = {}
 _SCHEMA_CACHE: dict[str, Any] = {}
 
 
@@ -103,7 +103,7 @@ class RecordMeta(type):
             if isinstance(value, ForeignKey):
                 setattr(cls, value.column, IdField(value))
         if "created_by" in vars(cls) and "created_by" not in fields:
-            setattr(cls, "created_by", None)
+            cls.created_by = None
         cls._fields = fields
         cls._table_specs = {}
         REGISTRIES[name] = cls
@@ -282,7 +282,7 @@ class Record(metaclass=RecordMeta):
         return inst.table(cls._schema_table()).version
 
     @classmethod
-    def _from_arrow(cls, table: pa.Table, instance: Instance | None = None) -> list["Record"]:
+    def _from_arrow(cls, table: pa.Table, instance: Instance | None = None) -> list[Record]:
         """Records from rows (no per-value validation: the rows come from the registry)."""
         inst = cls._resolve_instance(instance)
         # Records are lazy views on the Arrow rows: building 10^5 full objects costs ~0.3 s,
@@ -317,7 +317,7 @@ class Record(metaclass=RecordMeta):
             if name not in schema.names or name in ("id", "created_at", "updated_at"):
                 raise FieldError(f"unknown or automatic column '{name}' for {cls.__name__}{did_you_mean(name, schema.names)}")
         n = data.num_rows
-        now = pa.scalar(dt.datetime.now(dt.timezone.utc), pa.timestamp("us", tz="UTC"))
+        now = pa.scalar(dt.datetime.now(dt.UTC), pa.timestamp("us", tz="UTC"))
         cols = {}
         for f in schema:
             if f.name in data.column_names:
@@ -340,7 +340,7 @@ class Record(metaclass=RecordMeta):
         return result.ids
 
     @classmethod
-    def _get_by_id(cls, id_: int, instance: Instance | None = None) -> "Record":
+    def _get_by_id(cls, id_: int, instance: Instance | None = None) -> Record:
         inst = cls._resolve_instance(instance)
         rows = inst.find(cls._schema_table(), "id", int(id_))
         if rows.num_rows:
@@ -355,7 +355,7 @@ class Record(metaclass=RecordMeta):
             batch.fill(d, d.pop("_row"))
 
     # -- saving ----------------------------------------------------------------------------
-    def save(self) -> "Record":
+    def save(self) -> Record:
         """Insert or update this record in one commit; returns the record."""
         save([self])
         return self
@@ -424,26 +424,26 @@ class Record(metaclass=RecordMeta):
 
     # -- querying (delegates to the query set) ---------------------------------------------
     @class_only
-    def filter(cls, *queries, **expressions) -> "QuerySet":
+    def filter(cls, *queries, **expressions) -> QuerySet:
         """Query records: ``ULabel.filter(name__startswith="a")`` (lazy QuerySet)."""
         from .queryset import QuerySet
 
         return QuerySet(cls).filter(*queries, **expressions)
 
     @class_only
-    def exclude(cls, *queries, **expressions) -> "QuerySet":
+    def exclude(cls, *queries, **expressions) -> QuerySet:
         from .queryset import QuerySet
 
         return QuerySet(cls).exclude(*queries, **expressions)
 
     @class_only
-    def order_by(cls, *fields) -> "QuerySet":
+    def order_by(cls, *fields) -> QuerySet:
         from .queryset import QuerySet
 
         return QuerySet(cls).order_by(*fields)
 
     @class_only
-    def all(cls) -> "QuerySet":
+    def all(cls) -> QuerySet:
         from .queryset import QuerySet
 
         return QuerySet(cls)
@@ -456,14 +456,14 @@ class Record(metaclass=RecordMeta):
         return QuerySet(cls).df(include=include, join=join, limit=limit, _registry=True)
 
     @class_only
-    def using(cls, instance) -> "QuerySet":
+    def using(cls, instance) -> QuerySet:
         """A read-only QuerySet on another instance (directory path or registered name)."""
         from .queryset import QuerySet
 
         return QuerySet.using(cls, instance)
 
     @class_only
-    def get(cls, idlike: int | str | None = None, **expressions) -> "Record":
+    def get(cls, idlike: int | str | None = None, **expressions) -> Record:
         """One record by id (int), uid or uid prefix (str), or by field expressions.
 
         >>> ln.ULabel.get("2riu039")  # doctest: +SKIP
@@ -808,7 +808,7 @@ def _save_group(cls: type[Record], records: list[Record]) -> None:
     inst = next(iter(instances.values())) if instances else settings.instance
     _check_writable(inst)
     cls._ensure_tables(inst)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     new, old = [], []
     for r in records:
         d = r.__dict__

@@ -194,13 +194,13 @@ def _in_existing(values: pa.Array, table: Table, column: str, exclude_ids: np.nd
     if len(existing) == 0 or len(values) == 0:
         return None
     if len(values) <= 64:
+        # A few values: probe the hash index once per value instead of scanning the column.
         ids = snapshot.column("id")
+        excluded = set(exclude_ids.tolist()) if exclude_ids is not None else set()
         mask = np.zeros(len(values), bool)
         for i, v in enumerate(values.to_pylist()):
             _, rows = table.find(column, v)
-            if exclude_ids is not None and len(rows) and len(exclude_ids):
-                rows = [r for r in rows if ids[int(r)].as_py() not in set(exclude_ids.tolist())]
-            mask[i] = len(rows) > 0
+            mask[i] = any(ids[int(r)].as_py() not in excluded for r in rows)
         return mask if mask.any() else None
     if exclude_ids is not None and len(exclude_ids):
         keep = pc.invert(pc.is_in(snapshot.column("id"), pa.array(exclude_ids, pa.int64())))

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import TYPE_CHECKING, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
@@ -27,7 +28,7 @@ INDEX_MIN_ROWS = 50_000  # below this a scan is as fast as an index probe
 class Engine:
     """Runs SQL over the instance's tables; values are always bound parameters."""
 
-    def __init__(self, instance: "Instance"):
+    def __init__(self, instance: Instance):
         self.instance = instance
         self.con = duckdb.connect(":memory:", config={"threads": 2})
         self._loaded: dict[str, int] = {}
@@ -94,7 +95,3 @@ class Engine:
 
     def close(self) -> None:
         self.con.close()
-
-
-def as_int_array(values) -> pa.Array:
-    return pa.array(np.asarray(values, dtype=np.int64))

@@ -18,8 +18,8 @@ import datetime as dt
 import json
 import os
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import pyarrow as pa
@@ -57,7 +57,7 @@ class Instance:
 
     # -- opening ---------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | os.PathLike, *, create: bool = True, read_only: bool = False) -> "Instance":
+    def open(cls, path: str | os.PathLike, *, create: bool = True, read_only: bool = False) -> Instance:
         """Open the instance at ``path``; create the directory when ``create`` and it is new."""
         root = Path(path).expanduser().resolve()
         marker = root / "instance.json"
@@ -251,7 +251,7 @@ class Instance:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _atomic_write(path: Path, data: dict) -> None:

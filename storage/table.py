@@ -8,7 +8,6 @@ sorted by id. Appending keeps single-record saves cheap (a Delta append is ~5 ms
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -212,7 +211,3 @@ def int_values(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
         return np.empty(0, np.int64)
     column = column.cast(pa.int64())
     return np.frombuffer(column.buffers()[1], dtype=np.int64, count=len(column) + column.offset)[column.offset :]
-
-
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "").lower() in ("1", "true", "yes")

@@ -73,7 +73,7 @@ def test_wrong_types_raise_validation_error(instance):
 
 
 def test_every_field_kind_round_trips(instance):
-    when = dt.datetime(2024, 5, 1, 12, 30, tzinfo=dt.timezone.utc)
+    when = dt.datetime(2024, 5, 1, 12, 30, tzinfo=dt.UTC)
     s = Sample(name="s1", count=3, ratio=2, ok=True, taken_at=when, meta={"a": [1, 2]})
     s.save()
     got = Sample.get(s.id)
