@@ -42,7 +42,8 @@ def demo(
 
     def step(name, fn, describe):
         t0 = time.perf_counter()
-        out = fn()
+        with console.status(f"{name} …"):
+            out = fn()
         dt = time.perf_counter() - t0
         timings.add_row(name, f"{dt:.3f}", describe(out))
         return out
@@ -94,7 +95,7 @@ def sql(
 
     def run(q: str):
         try:
-            out = inst.engine.execute(q)
+            out = inst.engine.query(q)
         except Exception as e:  # show the engine's message, keep the console alive
             console.print(f"[red]error:[/] {e}")
             return

@@ -51,6 +51,25 @@ class Engine:
                 for name in registered:
                     self.con.unregister(name)
 
+    def query(self, sql: str) -> pa.Table:
+        """Run a user's read-only statement (the SQL console): SELECT, EXPLAIN, SHOW, DESCRIBE.
+
+        The engine's tables are copies of committed snapshots; changing them in SQL would
+        silently diverge from disk, so writes are refused with a pointer to the Python API.
+        """
+        allowed = {"SELECT", "EXPLAIN", "PRAGMA"}
+        statements = self.con.extract_statements(sql)
+        for st in statements:
+            kind = st.type.name
+            if kind not in allowed:
+                raise PermissionError(
+                    f"the SQL console is read-only ({kind} refused); write through Python, e.g. "
+                    "ln.save(...), record.delete(), QuerySet.delete()"
+                )
+        if len(statements) != 1:
+            raise ValueError(f"run one statement at a time (got {len(statements)})")
+        return self.execute(sql)
+
     def ensure_index(self, table: str, column: str) -> None:
         """Build an ART index on ``table.column`` once it is worth it (point lookups on big tables)."""
         with self._lock:

@@ -30,6 +30,9 @@ def test_sql_runs_parameterless_queries_over_registry_tables(tmp_path):
     assert result.output.index("beta") < result.output.index("alpha")
     bad = runner.invoke(app, ["sql", "SELECT nope FROM ulabel", "--path", str(tmp_path / "sql")])
     assert bad.exit_code == 0 and "error" in bad.output
+    write = runner.invoke(app, ["sql", "DELETE FROM ulabel", "--path", str(tmp_path / "sql")])
+    assert "read-only (DELETE refused)" in write.output
+    assert len(ln.ULabel._snapshot(ln.settings.instance)) == 2
 
 
 def test_info_lists_tables(tmp_path):
