@@ -29,6 +29,10 @@ def default_handle() -> str:
     return handle[:30]
 
 
+def _names_file() -> Path:
+    return default_dir().parent / "instances.json"
+
+
 def default_name(handle: str) -> str:
     """The user's display name: ``$REGISTRY_USER_NAME``, else the OS account's full name, else the handle."""
     name = os.environ.get("REGISTRY_USER_NAME")
@@ -48,7 +52,37 @@ class Settings:
     def __init__(self):
         self._instance: Instance | None = None
         self._user_ids: dict[Path, int] = {}
-        self.instances: dict[str, Path] = {}
+        self._instances: dict[str, Path] | None = None
+
+    @property
+    def instances(self) -> dict[str, Path]:
+        """Instance names usable in ``Record.using(name)``: every ``ln.init(path, name=...)`` so far,
+        kept in ``instances.json`` next to the default instance so other processes know them too."""
+        if self._instances is None:
+            import json
+
+            try:
+                raw = json.loads(_names_file().read_text())
+                self._instances = {k: Path(v) for k, v in raw.items()}
+            except (FileNotFoundError, ValueError):
+                self._instances = {}
+        return self._instances
+
+    def _remember(self, name: str, root: Path) -> None:
+        import json
+
+        names = self.instances
+        if names.get(name) == root:
+            return
+        names[name] = root
+        try:
+            path = _names_file()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({k: str(v) for k, v in names.items()}, indent=1))
+            os.replace(tmp, path)
+        except OSError:
+            pass  # names still work in this process
 
     @property
     def instance(self) -> Instance:
@@ -60,7 +94,7 @@ class Settings:
     def init(self, path: str | os.PathLike, name: str | None = None) -> Instance:
         inst = Instance.open(path)
         self._instance = inst
-        self.instances[name or inst.name] = inst.root
+        self._remember(name or inst.name, inst.root)
         self.user_id(inst)
         return inst
 

@@ -109,3 +109,17 @@ def test_using_errors(two, tmp_path):
 def test_using_reuses_one_read_only_instance_per_directory(two):
     _, other = two
     assert ln.ULabel.using(other).instance is ln.User.using(str(other)).instance
+
+
+def test_instance_names_are_known_to_other_processes(tmp_path):
+    import subprocess
+    import sys
+
+    ln.init(tmp_path / "named", name="my-named-instance")
+    ln.ULabel(name="from the named instance").save()
+    code = (
+        "import registry as ln; "
+        "print(ln.ULabel.using('my-named-instance').get(name='from the named instance').name)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "from the named instance"
