@@ -224,6 +224,48 @@ class HashIndex:
     def __len__(self) -> int:
         return len(self.h)
 
+    def extended(self, new_keys: pl.Series, new_rows: np.ndarray | None = None) -> HashIndex | None:
+        """A new index over ``keys`` followed by ``new_keys`` (later in save order); self is unchanged.
+
+        Only the new keys are hashed and sorted; they are then merged into the sorted arrays
+        (one ``searchsorted`` and a copy, O(n) memory traffic instead of hashing and sorting
+        every key again). A new key equal to old ones goes *after* them (``side="right"``), so
+        ties stay in save order, exactly as a full build orders them. ``new_rows`` is what
+        hits on the new keys return (default: their positions in the concatenated keys).
+        Returns None when the new keys cannot be merged (dtype change, or a hash collision
+        under this index's seed): the caller then builds from scratch, which re-seeds.
+        """
+        if new_keys.dtype != self.keys.dtype:
+            return None
+        n_old = len(self.keys)
+        if len(new_keys) == 0:
+            return self
+        tail = HashIndex.__new__(HashIndex)
+        keep_pos = np.flatnonzero(new_keys.is_not_null().to_numpy()) if new_keys.null_count() else None
+        if not tail._build(new_keys, keep_pos, self.seed):
+            return None
+        if len(self.h) and len(tail.h):
+            # a new key whose hash an old key has must be that very key (else: collision)
+            at = np.minimum(np.searchsorted(self.h, tail.h, "left"), len(self.h) - 1)
+            same = np.flatnonzero(self.h[at] == tail.h)
+            if len(same):
+                old_keys = self.keys.gather(self.pos[at[same]])
+                if not (old_keys == new_keys.gather(tail.pos[same])).all():
+                    return None
+        if new_rows is None:
+            tail_rows = tail.pos.astype(np.int64) + n_old
+        else:
+            tail_rows = np.asarray(new_rows, dtype=np.int64)[tail.pos] if len(tail.pos) else np.zeros(0, np.int64)
+        ins = np.searchsorted(self.h, tail.h, "right")
+        out = HashIndex.__new__(HashIndex)
+        out.keys = pl.concat([self.keys, new_keys], rechunk=False)
+        out.seed, out.seed2 = self.seed, self.seed2
+        out.h = np.insert(self.h, ins, tail.h)
+        out.pos = np.insert(self.pos, ins, tail.pos + n_old)
+        out.h2 = np.insert(self.h2, ins, tail.h2)
+        out.rows = out.pos.astype(np.int64, copy=False) if new_rows is None else np.insert(self.rows, ins, tail_rows)
+        return out
+
     def _query_hashes(
         self, queries: pl.Series, qh: np.ndarray | None, q2: np.ndarray | None, presorted: bool
     ) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -350,21 +392,20 @@ class ReferenceIndex:
         ``explode_aggregated_column_to_map``). Rows keep save order.
         """
 
-        def build():
-            if self.synonyms_field is None:
-                return pl.DataFrame(schema={"__row": pl.UInt32, "__name": pl.String, "__synonym": pl.String})
-            return (
-                self.frame.select(pl.col(self.field).alias("__name"), pl.col(self.synonyms_field).alias("__synonym"))
-                .with_row_index("__row")
-                .filter(
-                    pl.col("__synonym").is_not_null() & (pl.col("__synonym") != "") & pl.col("__name").is_not_null()
-                )
-                .with_columns(pl.col("__synonym").str.split("|"))
-                .explode("__synonym")
-                .filter((pl.col("__synonym") != "") & (pl.col("__synonym") != pl.col("__name")))
-            )
+        return self._cached("exploded", lambda: self._explode(self.frame, 0))
 
-        return self._cached("exploded", build)
+    def _explode(self, frame: pl.DataFrame, offset: int) -> pl.DataFrame:
+        """``exploded_synonyms`` of ``frame``, whose first row is row ``offset`` of the reference."""
+        if self.synonyms_field is None:
+            return pl.DataFrame(schema={"__row": pl.UInt32, "__name": pl.String, "__synonym": pl.String})
+        return (
+            frame.select(pl.col(self.field).alias("__name"), pl.col(self.synonyms_field).alias("__synonym"))
+            .with_row_index("__row", offset=offset)
+            .filter(pl.col("__synonym").is_not_null() & (pl.col("__synonym") != "") & pl.col("__name").is_not_null())
+            .with_columns(pl.col("__synonym").str.split("|"))
+            .explode("__synonym")
+            .filter((pl.col("__synonym") != "") & (pl.col("__synonym") != pl.col("__name")))
+        )
 
     def synonym_index(self, case_sensitive: bool) -> HashIndex:
         """Synonym (lower-cased unless ``case_sensitive``) -> owning record's row, save order."""
@@ -377,6 +418,57 @@ class ReferenceIndex:
             return HashIndex(keys, ex.get_column("__row").to_numpy().astype(np.int64))
 
         return self._cached(("synonyms", case_sensitive), build)
+
+    # -- following appends -------------------------------------------------------------------
+    def extended(self, frame: pl.DataFrame) -> ReferenceIndex | None:
+        """The index of ``frame``, which is this index's frame with rows appended at the end.
+
+        The caller guarantees that ``frame[:len(self)]`` holds exactly this index's rows (the
+        table changed by an append only). Every structure already built here is extended with
+        the new rows (their hashes merged into the sorted arrays, their synonyms exploded and
+        appended), so the result equals a fresh ``ReferenceIndex(frame, ...)`` lookup for
+        lookup; structures not built yet, and those whose order depends on all rows at once
+        (fuzzy choices, lookup keys), are left to build lazily. None: build from scratch.
+        """
+        n_old = len(self)
+        if frame.height < n_old or frame.columns != self.frame.columns or frame.dtypes != self.frame.dtypes:
+            return None
+        out = ReferenceIndex(frame, self.field, self.synonyms_field)
+        tail = frame.slice(n_old)
+        if tail.height == 0:
+            out._memo.update(self._memo)
+            return out
+        tail_names = tail.get_column(self.field)
+        if tail_names.dtype == pl.Null:
+            tail_names = tail_names.cast(pl.String)
+        memo = self._memo
+        if "names" in memo:
+            built = memo["names"].extended(tail_names)
+            if built is None:
+                return None
+            out._memo["names"] = built
+        if "lower" in memo:
+            built = memo["lower"].extended(tail_names.str.to_lowercase())
+            if built is None:
+                return None
+            out._memo["lower"] = built
+        if "exploded" in memo:
+            new_ex = self._explode(tail, n_old)
+            out._memo["exploded"] = pl.concat([memo["exploded"], new_ex], rechunk=False)
+            for cs in (True, False):
+                old_syn = memo.get(("synonyms", cs))
+                if old_syn is None:
+                    continue
+                keys = new_ex.get_column("__synonym")
+                built = old_syn.extended(
+                    keys if cs else keys.str.to_lowercase(), new_ex.get_column("__row").to_numpy().astype(np.int64)
+                )
+                if built is None:
+                    return None
+                out._memo[("synonyms", cs)] = built
+        if "names_objects" in memo and out.is_text:
+            out._memo["names_objects"] = np.concatenate([memo["names_objects"], out.names.slice(n_old).to_numpy()])
+        return out
 
 
 # -- matching -------------------------------------------------------------------------------

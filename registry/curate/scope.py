@@ -4,11 +4,16 @@
 only against the query set. Either way the matchers get one polars DataFrame in save order
 (sorted by id). For a whole registry that frame is the cached snapshot, so the derived
 structures (lower-cased keys, exploded synonyms, fuzzy choices) are cached too, keyed on the
-snapshot object itself: a new commit yields a new snapshot object and the cache rebuilds.
+snapshot object itself: a new commit yields a new snapshot object. When that commit only
+appended rows (saving new records, the common case while curating), the cached index is
+*extended* with the new rows (``ReferenceIndex.extended``: O(new rows) hashing plus an O(n)
+merge) instead of rebuilt; an update, a delete, a compaction or a jump of more than one
+version rebuilds from scratch.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -21,8 +26,24 @@ from ..errors import DoesNotExist, FieldError, InvalidArgument, did_you_mean
 from .matching import ReferenceIndex
 
 _MAX_CACHED = 32
-# (instance id, table, restriction, field, synonyms_field) -> (snapshot frame, ReferenceIndex)
-_INDEX_CACHE: OrderedDict[tuple, tuple[pl.DataFrame, ReferenceIndex]] = OrderedDict()
+
+
+@dataclass
+class _Entry:
+    """A cached index, the snapshot frame it was built for and that snapshot's table version.
+
+    ``table`` (a weak reference to the storage table) tells a table of a since closed instance
+    from a new one that happens to get the same ``id()`` and version numbers.
+    """
+
+    base: pl.DataFrame
+    version: int | None
+    index: ReferenceIndex
+    table: Any = None
+
+
+# (instance id, table, restriction, field, synonyms_field) -> _Entry
+_INDEX_CACHE: OrderedDict[tuple, _Entry] = OrderedDict()
 
 
 def clear_cache() -> None:
@@ -41,6 +62,9 @@ class Scope:
         base: the snapshot frame ``frame`` was cut from, when it is the cached snapshot
             (then derived structures may be cached); None for filtered query sets.
         restriction: what narrowed ``base`` to ``frame`` (organism/source ids), part of the cache key.
+        version: the table version ``base`` is the snapshot of (None: unknown or no base).
+        change: the table's last change (``storage.table.Change``) when ``base`` was read.
+        table: weak reference to the storage table ``base`` came from (None: unknown).
     """
 
     model: type
@@ -48,6 +72,9 @@ class Scope:
     frame: pl.DataFrame
     base: pl.DataFrame | None
     restriction: tuple = ()
+    version: int | None = None
+    change: Any = None
+    table: Any = None
     _indexes: dict = dc_field(default_factory=dict)
 
     @property
@@ -105,16 +132,46 @@ class Scope:
         else:
             key = (id(self.instance), self.schema.table, self.restriction, col, syn_col)
             hit = _INDEX_CACHE.get(key)
-            if hit is not None and hit[0] is self.base:
-                index = hit[1]
+            if hit is not None and hit.base is self.base:
+                index = hit.index
                 _INDEX_CACHE.move_to_end(key)
             else:
-                index = ReferenceIndex(self.frame, col, syn_col)
-                _INDEX_CACHE[key] = (self.base, index)
+                index = self._follow(hit) if hit is not None else None
+                if index is None:
+                    index = ReferenceIndex(self.frame, col, syn_col)
+                _INDEX_CACHE[key] = _Entry(self.base, self.version, index, self.table)
+                _INDEX_CACHE.move_to_end(key)
                 while len(_INDEX_CACHE) > _MAX_CACHED:
                     _INDEX_CACHE.popitem(last=False)
         self._indexes[local] = index
         return index
+
+    def _follow(self, entry: _Entry) -> ReferenceIndex | None:
+        """``entry``'s index extended to this snapshot if the one commit between them only appended.
+
+        Trusted only when provable: the entry is for version v, this snapshot for v+1, the
+        table's last change went v -> v+1 removing nothing, and the ids confirm it (the old
+        snapshot's ids are this one's prefix, the inserted ids its tail). Otherwise None.
+        """
+        change, old, new = self.change, entry.base, self.base
+        if entry.version is None or self.version is None or change is None or new is None:
+            return None
+        if entry.table is None or self.table is None or entry.table() is not self.table():
+            return None
+        if (change.from_version, change.to_version) != (entry.version, self.version):
+            return None
+        if change.inserted is None or len(change.removed_ids):
+            return None
+        n_old = old.height
+        if new.height != n_old + change.inserted.num_rows or "id" not in new.columns:
+            return None
+        new_ids = new.get_column("id").to_numpy()
+        if not np.array_equal(new_ids[:n_old], old.get_column("id").to_numpy()):
+            return None
+        inserted_ids = np.asarray(change.inserted.column("id").to_numpy(), dtype=new_ids.dtype)
+        if not np.array_equal(new_ids[n_old:], inserted_ids):
+            return None
+        return entry.index.extended(self.frame)
 
     # -- records ---------------------------------------------------------------------------
     def records(self, rows: np.ndarray) -> list:
@@ -138,8 +195,9 @@ def resolve(scope, organism=None, source=None) -> Scope:
     else:
         instance = qs.instance
         all_rows = bool(qs._is_all())
+    version = change = table = None
     if all_rows:
-        frame = model._snapshot_pl(instance)
+        frame, version, change, table = _versioned_snapshot(model, instance)
         base = frame
     else:
         table = qs.to_arrow()
@@ -149,7 +207,7 @@ def resolve(scope, organism=None, source=None) -> Scope:
         if isinstance(frame, pl.Series):  # a one-column table comes back as a Series
             frame = frame.to_frame()
         base = None
-    out = Scope(model=model, instance=instance, frame=frame, base=base)
+    out = Scope(model=model, instance=instance, frame=frame, base=base, version=version, change=change, table=table)
     restriction = []
     mask = None
     for name, value in (("organism", organism), ("source", source)):
@@ -165,6 +223,29 @@ def resolve(scope, organism=None, source=None) -> Scope:
         out.frame = frame.filter(mask.fill_null(False))
         out.restriction = tuple(restriction)
     return out
+
+
+def _versioned_snapshot(model, instance) -> tuple[pl.DataFrame, int | None, Any, Any]:
+    """The snapshot frame, the table version it is of (None if unsure), the last change and a
+    weak reference to the storage table.
+
+    The version is read before and after taking the snapshot; only if both agree is it
+    certainly the snapshot's (a commit from another thread in between makes it unsure, and an
+    unsure version only costs a full rebuild on the next commit). The first read in a process
+    loads the table, hence the second attempt.
+    """
+    try:
+        table = instance.table(model._schema.table)
+        ref = weakref.ref(table)
+    except Exception:  # noqa: BLE001 - no storage table to follow: caching still works by identity
+        return model._snapshot_pl(instance), None, None, None
+    for _ in range(2):
+        before = table.version
+        frame = model._snapshot_pl(instance)
+        change = table.last_change
+        if table.version == before:
+            return frame, before, change, ref
+    return frame, None, None, None
 
 
 def _model_and_queryset(scope):
