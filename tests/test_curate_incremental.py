@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import registry as ln
 import registry.bio as bt
-from registry.curate import matching
+from registry.curate import fuzzy, matching
 from registry.curate.matching import HashIndex, ReferenceIndex, match
 from registry.curate.scope import _INDEX_CACHE, clear_cache
 
@@ -96,6 +96,7 @@ def _warm(index: ReferenceIndex) -> None:
     index.synonym_index(True)
     index.synonym_index(False)
     index._cached("names_objects", lambda: index.names.to_numpy())
+    fuzzy._choice_arrays(index, fuzzy.choices(index))
 
 
 @settings(max_examples=50, deadline=None)
@@ -115,6 +116,14 @@ def test_reference_index_extension_equals_full_build(ref, appends, queries):
         assert ext.exploded_synonyms().equals(fresh.exploded_synonyms())
         assert _all_matches(ext, values) == _all_matches(fresh, values)
         assert ext._memo["names_objects"].tolist() == fresh.names.to_numpy().tolist()
+        assert "fuzzy_arrays" in ext._memo  # carried over, not rebuilt
+        texts, owners = ext._memo["fuzzy_arrays"]
+        assert fuzzy.choices(ext).equals(fuzzy.choices(fresh))
+        assert ext._memo["fuzzy_name_choices"] == fresh._memo["fuzzy_name_choices"]
+        want_t, want_o = fuzzy._choice_arrays(fresh, fuzzy.choices(fresh))
+        assert (texts, owners.tolist()) == (want_t, want_o.tolist())
+        queries_ok = [q for q in queries if q is not None]
+        assert fuzzy.suggest(ext, queries_ok).equals(fuzzy.suggest(fresh, queries_ok))
         index = ext
 
 

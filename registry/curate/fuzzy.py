@@ -12,6 +12,8 @@ rest on request.
 
 from __future__ import annotations
 
+from itertools import compress
+
 import numpy as np
 import polars as pl
 
@@ -46,14 +48,74 @@ def choices(index: ReferenceIndex) -> pl.DataFrame:
         if index.synonyms_field is not None:
             parts.append(index.exploded_synonyms().select(pl.col("__synonym").alias("__raw"), "__name"))
         df = pl.concat(parts, how="vertical")
-        df = df.with_columns(__text=normalise(df.get_column("__raw"))).filter(pl.col("__text") != "")
+        df = df.with_columns(__text=normalise(df.get_column("__raw")))
+        n_names = int((df.get_column("__text").head(parts[0].height) != "").sum())
+        df = df.filter(pl.col("__text") != "")
         # distinct texts, first occurrence wins (names come before synonyms)
         first = np.sort(encode(df.get_column("__text")).first)
+        # how many choices come from names (a prefix): what ``extended_choices`` needs
+        index._memo["fuzzy_name_choices"] = int(np.searchsorted(first, n_names))
         return df[first].select("__text", "__name")
 
     if not index.is_text:
         return pl.DataFrame(schema={"__text": pl.String, "__name": pl.String})
     return index._cached("fuzzy_choices", build)
+
+
+def extended_choices(old: ReferenceIndex, new: ReferenceIndex) -> None:
+    """Carry ``old``'s fuzzy choices over to ``new`` (``old``'s frame plus appended rows).
+
+    Equal to building them for ``new``: a full build lists the distinct normalised texts of
+    [old names, new names, old synonyms, new synonyms] by first occurrence, so the result is
+    old name texts, then new name texts not seen yet, then old synonym texts not taken by a new
+    name, then new synonym texts not seen yet. Costs a set test against the old texts (hashing
+    them once), not normalising every name and synonym again. The Python list rapidfuzz reads
+    is carried over too when it was built (a list splice instead of re-creating every string).
+    """
+    memo = old._memo
+    if "fuzzy_choices" not in memo or "fuzzy_name_choices" not in memo or not new.is_text:
+        return
+    ch, k = memo["fuzzy_choices"], memo["fuzzy_name_choices"]
+    n_old = len(old)
+    text = pl.col("__text")
+
+    def fresh(raw: pl.Series, owner: pl.Series) -> pl.DataFrame:
+        df = pl.DataFrame({"__text": normalise(raw), "__name": owner})
+        return df.filter(text != "").unique(subset="__text", keep="first", maintain_order=True)
+
+    names = new.names.slice(n_old).drop_nulls()
+    old_names, old_syns = ch.head(k), ch.slice(k)
+    part2 = fresh(names, names).filter(~text.is_in(old_names.get_column("__text").implode()))
+    keep3 = None
+    if part2.height:
+        keep3 = ~old_syns.get_column("__text").is_in(part2.get_column("__text").implode())
+        part3 = old_syns.filter(keep3)
+    else:
+        part3 = old_syns
+    part4 = ch.clear()
+    if new.synonyms_field is not None:
+        ex = new.exploded_synonyms()
+        old_ex = memo.get("exploded")
+        ex = ex.slice(old_ex.height) if old_ex is not None else ex.filter(pl.col("__row") >= n_old)
+        part4 = fresh(ex.get_column("__synonym"), ex.get_column("__name"))
+        if part4.height:
+            seen = pl.concat([ch.get_column("__text"), part2.get_column("__text")])
+            part4 = part4.filter(~text.is_in(seen.implode()))
+    new._memo["fuzzy_choices"] = pl.concat([old_names, part2, part3, part4], rechunk=False)
+    new._memo["fuzzy_name_choices"] = k + part2.height
+    arrays = memo.get("fuzzy_arrays")
+    if arrays is not None:
+        texts, owners = arrays
+        rest_t, rest_o = texts[k:], owners[k:]
+        if keep3 is not None:
+            mask = keep3.to_numpy()
+            rest_t, rest_o = list(compress(rest_t, mask)), rest_o[mask]
+        new._memo["fuzzy_arrays"] = (
+            texts[:k] + part2.get_column("__text").to_list() + rest_t + part4.get_column("__text").to_list(),
+            np.concatenate(
+                [owners[:k], part2.get_column("__name").to_numpy(), rest_o, part4.get_column("__name").to_numpy()]
+            ),
+        )
 
 
 def eager_ok(index: ReferenceIndex) -> bool:

@@ -468,6 +468,10 @@ class ReferenceIndex:
                 out._memo[("synonyms", cs)] = built
         if "names_objects" in memo and out.is_text:
             out._memo["names_objects"] = np.concatenate([memo["names_objects"], out.names.slice(n_old).to_numpy()])
+        if "fuzzy_choices" in memo:
+            from .fuzzy import extended_choices  # fuzzy builds on this module
+
+            extended_choices(self, out)
         return out
 
 
