@@ -68,8 +68,8 @@ def extended_choices(old: ReferenceIndex, new: ReferenceIndex) -> None:
     Equal to building them for ``new``: a full build lists the distinct normalised texts of
     [old names, new names, old synonyms, new synonyms] by first occurrence, so the result is
     old name texts, then new name texts not seen yet, then old synonym texts not taken by a new
-    name, then new synonym texts not seen yet. Costs a set test against the old texts (hashing
-    them once), not normalising every name and synonym again. The Python list rapidfuzz reads
+    name, then new synonym texts not seen yet. Costs one pass testing the old texts against
+    the few new ones, not normalising every name and synonym again. The Python list rapidfuzz reads
     is carried over too when it was built (a list splice instead of re-creating every string).
     """
     memo = old._memo
@@ -84,23 +84,31 @@ def extended_choices(old: ReferenceIndex, new: ReferenceIndex) -> None:
         return df.filter(text != "").unique(subset="__text", keep="first", maintain_order=True)
 
     names = new.names.slice(n_old).drop_nulls()
-    old_names, old_syns = ch.head(k), ch.slice(k)
-    part2 = fresh(names, names).filter(~text.is_in(old_names.get_column("__text").implode()))
-    keep3 = None
-    if part2.height:
-        keep3 = ~old_syns.get_column("__text").is_in(part2.get_column("__text").implode())
-        part3 = old_syns.filter(keep3)
-    else:
-        part3 = old_syns
-    part4 = ch.clear()
+    cand2 = fresh(names, names)
+    cand4 = ch.clear()
     if new.synonyms_field is not None:
         ex = new.exploded_synonyms()
         old_ex = memo.get("exploded")
         ex = ex.slice(old_ex.height) if old_ex is not None else ex.filter(pl.col("__row") >= n_old)
-        part4 = fresh(ex.get_column("__synonym"), ex.get_column("__name"))
-        if part4.height:
-            seen = pl.concat([ch.get_column("__text"), part2.get_column("__text")])
-            part4 = part4.filter(~text.is_in(seen.implode()))
+        cand4 = fresh(ex.get_column("__synonym"), ex.get_column("__name"))
+    # One pass over the old texts against the (few) new ones; no hash set of all old texts.
+    old_texts = ch.get_column("__text")
+    new_texts = pl.concat([cand2.get_column("__text"), cand4.get_column("__text")])
+    hit = old_texts.is_in(new_texts.implode()).to_numpy()
+    hit_at = np.flatnonzero(hit)
+    seen_names = old_texts.gather(hit_at[hit_at < k])
+    part2 = cand2.filter(~text.is_in(seen_names.implode())) if len(seen_names) else cand2
+    old_names, old_syns = ch.head(k), ch.slice(k)
+    keep3 = None
+    syn_hits = hit_at[hit_at >= k]
+    if part2.height and len(syn_hits):
+        taken = old_texts.gather(syn_hits).is_in(part2.get_column("__text").implode()).to_numpy()
+        if taken.any():
+            keep3 = np.ones(old_syns.height, dtype=bool)
+            keep3[syn_hits[taken] - k] = False
+    part3 = old_syns.filter(pl.Series(keep3)) if keep3 is not None else old_syns
+    seen = pl.concat([old_texts.gather(hit_at), part2.get_column("__text")])
+    part4 = cand4.filter(~text.is_in(seen.implode())) if len(seen) and cand4.height else cand4
     new._memo["fuzzy_choices"] = pl.concat([old_names, part2, part3, part4], rechunk=False)
     new._memo["fuzzy_name_choices"] = k + part2.height
     arrays = memo.get("fuzzy_arrays")
@@ -108,8 +116,7 @@ def extended_choices(old: ReferenceIndex, new: ReferenceIndex) -> None:
         texts, owners = arrays
         rest_t, rest_o = texts[k:], owners[k:]
         if keep3 is not None:
-            mask = keep3.to_numpy()
-            rest_t, rest_o = list(compress(rest_t, mask)), rest_o[mask]
+            rest_t, rest_o = list(compress(rest_t, keep3)), rest_o[keep3]
         new._memo["fuzzy_arrays"] = (
             texts[:k] + part2.get_column("__text").to_list() + rest_t + part4.get_column("__text").to_list(),
             np.concatenate(
