@@ -362,8 +362,21 @@ class ReferenceIndex:
 
     @property
     def names(self) -> pl.Series:
-        names = self.frame.get_column(self.field)
-        return names.cast(pl.String) if names.dtype == pl.Null else names
+        """The field column as one contiguous chunk.
+
+        After an append the snapshot's columns are two (or more) chunks, and gathering
+        standardized names from a chunked string column is ~10x slower (125 ms vs 12 ms for
+        10^6 positions); one copy per snapshot (~5 ms per 10^6 names) avoids that.
+        """
+        names = self._memo.get("names_series")
+        if names is None:
+            names = self.frame.get_column(self.field)
+            if names.dtype == pl.Null:
+                names = names.cast(pl.String)
+            if names.n_chunks() > 1:
+                names = names.rechunk()
+            self._memo["names_series"] = names
+        return names
 
     @property
     def is_text(self) -> bool:
