@@ -243,7 +243,8 @@ class TestLimitShortcuts:
     """With a limit, tiers are skipped once better tiers fill it; the answer must not change."""
 
     @pytest.fixture(scope="class")
-    def big(self):
+    @classmethod
+    def big(cls):
         rng = np.random.default_rng(0)
         words = ["cell", "T", "kidney", "neuron", "alpha", "beta", "cellular", "excellent", "type"]
         n = 30_000  # above the rule tier's "many hits" threshold
