@@ -523,11 +523,13 @@ class QuerySet:
 
     # -- curation and search (delegates) ---------------------------------------------------------
     def validate(self, values, field=None, *, mute: bool = False, organism=None, source=None):
+        """Exact, case-sensitive match of ``values`` against ``field`` -> numpy bool array."""
         from . import curate
 
         return curate.validate(self, values, field, mute=mute, organism=organism, source=source)
 
     def inspect(self, values, field=None, *, mute: bool = False, organism=None, source=None):
+        """Which values validate, which map via casing/synonyms, fuzzy suggestions -> ``InspectResult``."""
         from . import curate
 
         return curate.inspect(self, values, field, mute=mute, organism=organism, source=source)
@@ -547,6 +549,7 @@ class QuerySet:
         organism=None,
         source=None,
     ):
+        """Map synonyms and case variants to standardized names; unmapped values are reported."""
         from . import curate
 
         return curate.standardize(
@@ -565,16 +568,19 @@ class QuerySet:
         )
 
     def from_values(self, values, field=None, create: bool = False, organism=None, source=None, mute: bool = False):
+        """Records for validated values (synonyms resolved); ``create=True`` builds the missing ones."""
         from . import curate
 
         return curate.from_values(self, values, field, create=create, organism=organism, source=source, mute=mute)
 
     def lookup(self, field=None, return_field=None, keep="first"):
+        """Attribute access to records by normalised field value (``lookup().t_cell``)."""
         from . import curate
 
         return curate.lookup(self, field, return_field, keep=keep)
 
     def search(self, string, *, field=None, limit: int | None = 20, case_sensitive: bool = False):
+        """Ranked, typo-tolerant search over string fields; exact and synonym hits first."""
         from .search import search
 
         return search(self, string, field=field, limit=limit, case_sensitive=case_sensitive)

@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterable
 from itertools import repeat
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -33,14 +33,13 @@ from .errors import (
     InvalidArgument,
     MultipleResultsFound,
     ReadOnlyError,
+    RegistryError,
     ValidationError,
     did_you_mean,
 )
 from .fields import JSON, DateTime, Field, ForeignKey, IdField, Integer, ManyToMany, String, field_name
+from .queryset import QuerySet  # no import cycle: queryset imports record lazily
 from .schema import FieldSpec, RegistrySchema, SchemaMap
-
-if TYPE_CHECKING:
-    from .queryset import QuerySet
 
 REGISTRIES: dict[str, type[Record]] = {}
 _SCHEMA_CACHE: dict[str, Any] = {}
@@ -426,40 +425,28 @@ class Record(metaclass=RecordMeta):
     @class_only
     def filter(cls, *queries, **expressions) -> QuerySet:
         """Query records: ``ULabel.filter(name__startswith="a")`` (lazy QuerySet)."""
-        from .queryset import QuerySet
-
         return QuerySet(cls).filter(*queries, **expressions)
 
     @class_only
     def exclude(cls, *queries, **expressions) -> QuerySet:
-        from .queryset import QuerySet
-
         return QuerySet(cls).exclude(*queries, **expressions)
 
     @class_only
     def order_by(cls, *fields) -> QuerySet:
-        from .queryset import QuerySet
-
         return QuerySet(cls).order_by(*fields)
 
     @class_only
     def all(cls) -> QuerySet:
-        from .queryset import QuerySet
-
         return QuerySet(cls)
 
     @class_only
     def df(cls, include=None, join: str = "inner", limit: int | None = 100):
         """Registry content as a pandas DataFrame (first ``limit`` rows, newest first)."""
-        from .queryset import QuerySet
-
         return QuerySet(cls).df(include=include, join=join, limit=limit, _registry=True)
 
     @class_only
     def using(cls, instance) -> QuerySet:
         """A read-only QuerySet on another instance (directory path or registered name)."""
-        from .queryset import QuerySet
-
         return QuerySet.using(cls, instance)
 
     @class_only
@@ -471,69 +458,13 @@ class Record(metaclass=RecordMeta):
         """
         return get(cls, idlike, None, **expressions)
 
-    # -- curation and search (delegates) ---------------------------------------------------
-    @class_only
-    def validate(cls, values, field=None, *, mute: bool = False, organism=None, source=None):
-        from . import curate
-
-        return curate.validate(cls, values, field, mute=mute, organism=organism, source=source)
-
-    @class_only
-    def inspect(cls, values, field=None, *, mute: bool = False, organism=None, source=None):
-        from . import curate
-
-        return curate.inspect(cls, values, field, mute=mute, organism=organism, source=source)
-
-    @class_only
-    def standardize(
-        cls,
-        values,
-        field=None,
-        *,
-        return_field=None,
-        return_mapper: bool = False,
-        case_sensitive: bool = False,
-        mute: bool = False,
-        public_aware: bool = True,
-        keep="first",
-        synonyms_field: str = "synonyms",
-        organism=None,
-        source=None,
-    ):
-        from . import curate
-
-        return curate.standardize(
-            cls,
-            values,
-            field,
-            return_field=return_field,
-            return_mapper=return_mapper,
-            case_sensitive=case_sensitive,
-            mute=mute,
-            public_aware=public_aware,
-            keep=keep,
-            synonyms_field=synonyms_field,
-            organism=organism,
-            source=source,
-        )
-
-    @class_only
-    def from_values(cls, values, field=None, create: bool = False, organism=None, source=None, mute: bool = False):
-        from . import curate
-
-        return curate.from_values(cls, values, field, create=create, organism=organism, source=source, mute=mute)
-
-    @class_only
-    def lookup(cls, field=None, return_field=None, keep="first"):
-        from . import curate
-
-        return curate.lookup(cls, field, return_field, keep=keep)
-
-    @class_only
-    def search(cls, string, *, field=None, limit: int | None = 20, case_sensitive: bool = False):
-        from .search import search
-
-        return search(cls, string, field=field, limit=limit, case_sensitive=case_sensitive)
+    # -- curation and search: the QuerySet's methods, with the class as scope -----------------
+    validate = class_only(QuerySet.validate)
+    inspect = class_only(QuerySet.inspect)
+    standardize = class_only(QuerySet.standardize)
+    from_values = class_only(QuerySet.from_values)
+    lookup = class_only(QuerySet.lookup)
+    search = class_only(QuerySet.search)
 
 
 class HasSynonyms:
@@ -608,7 +539,7 @@ def _reverse_name(model, fk: ForeignKey) -> str:
 def _install_reverse_descriptors() -> None:
     from .related import ReverseForeignKey, ReverseManyToMany
 
-    for name, model in REGISTRIES.items():
+    for model in REGISTRIES.values():
         if model.__dict__.get("_abstract"):
             continue
         for f in model._fields.values():
@@ -647,8 +578,6 @@ def get(cls: type[Record], idlike=None, instance: Instance | None = None, **expr
         raise InvalidArgument(f"{cls.__name__}.get() needs an id, a uid or field expressions, e.g. get(name='...')")
     simple = _simple_equalities(cls, expressions)
     if simple is None:
-        from .queryset import QuerySet
-
         return QuerySet(cls, instance=inst).get(**expressions)
     table = cls._schema_table()
     (col, value), rest = simple[0], simple[1:]
@@ -715,6 +644,9 @@ def _one(cls, rows: pa.Table, inst: Instance, what: str) -> Record:
 def save(records: Iterable[Record] | Record) -> None:
     """Save records in one commit per registry (new ones inserted, saved ones updated).
 
+    Records of several registries are committed registry by registry; if a later one fails,
+    the error names the registries already saved.
+
     Vectorised: values are gathered column by column into one Arrow table, ids and uids are
     assigned by the commit for the whole batch. A unique-constraint violation raises
     ``IntegrityError`` and writes nothing.
@@ -731,9 +663,16 @@ def save(records: Iterable[Record] | Record) -> None:
         groups.setdefault(type(r), []).append(r)
     # Users first: other records' created_by may point to them.
     order = sorted(groups, key=lambda c: c.__name__ != "User")
+    done: list[str] = []
     with paused_gc(len(records)):
         for cls in order:
-            _save_group(cls, groups[cls])
+            try:
+                _save_group(cls, groups[cls])
+            except RegistryError as e:
+                if done:  # one commit per registry: say what already landed
+                    e.args = (f"{e.args[0]} (the {', '.join(done)} records in this call were already saved)",)
+                raise
+            done.append(cls.__name__)
 
 
 @contextlib.contextmanager

@@ -12,21 +12,14 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
+from lamindb_cells import OBSERVED_CELLS
 
 import registry as ln
 import registry.bio as bt
 from registry.curate import InspectResult, RecordList
 from registry.errors import DoesNotExist, FieldError, InvalidArgument, ValidationError
 
-CELLS = [
-    ("T cell", "CL:0000084", "T-cell|T lymphocyte|T-lymphocyte"),
-    ("B cell", "CL:0000236", "B lymphocyte|B-cell"),
-    ("ADGB-DT", "CL:9999999", None),
-    ("1st cell", "CL:9999998", None),
-    ("NK cell", "CL:0000623", "natural killer cell|NK|shared syn"),
-    ("nk cell", "CL:0000624", "shared syn"),
-    ("NKT cell", "CL:0000814", "NK"),
-]
+CELLS = OBSERVED_CELLS
 V = ["T cell", "T-cell", "t cell", "T LYMPHOCYTE", "foo", "NK", "shared syn", "nk cell", "NK CELL", "B cell", "B cell"]
 
 

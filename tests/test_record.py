@@ -261,3 +261,10 @@ def test_loaded_records_are_lazy_but_behave_like_records(instance):
     assert ln.ULabel.get(name="lazy 7").description == "edited"
     assert ln.ULabel.get(name="lazy 8").description == "d8"
     assert repr(records[9]).startswith("ULabel(uid=")
+
+
+def test_mixed_save_failure_names_what_already_landed(instance):
+    ln.ULabel(name="taken").save()
+    with pytest.raises(IntegrityError, match=r"the Transform records in this call were already saved"):
+        ln.save([ln.Transform(key="t.py"), ln.ULabel(name="taken")])
+    assert ln.Transform.filter(key="t.py").count() == 1

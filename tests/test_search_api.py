@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from lamindb_cells import OBSERVED_CELLS
 
 import registry as ln
 import registry.bio as bt
@@ -12,13 +13,7 @@ from registry.search import search_positions
 from registry.search.candidates import CACHE
 
 CELLS = [
-    ("T cell", "CL:0000084", "T-cell|T lymphocyte|T-lymphocyte"),
-    ("B cell", "CL:0000236", "B lymphocyte|B-cell"),
-    ("ADGB-DT", "CL:9999999", None),
-    ("1st cell", "CL:9999998", None),
-    ("NK cell", "CL:0000623", "natural killer cell|NK|shared syn"),
-    ("nk cell", "CL:0000624", "shared syn"),
-    ("NKT cell", "CL:0000814", "NK"),
+    *OBSERVED_CELLS,
     ("CD4-positive, alpha-beta T cell", None, None),
     ("nodal myocyte", "CL:0002072", "cardiac pacemaker cell|myocytus nodalis|P cell"),
     ("PP cell", "CL:0000696", "type F enteroendocrine cell"),
