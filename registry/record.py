@@ -653,7 +653,9 @@ def save(records: Iterable[Record] | Record) -> None:
     """
     if isinstance(records, Record):
         records = [records]
-    records = list(records)
+    # a from_values RecordList offers only what may need writing (no objects for untouched rows)
+    offer = getattr(records, "_records_to_save", None)
+    records = offer() if offer is not None else list(records)
     if not records:
         return
     groups: dict[type, list[Record]] = {}

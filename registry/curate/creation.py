@@ -14,7 +14,7 @@ import polars as pl
 
 from .inputs import as_values
 from .matching import T_CASE, T_EXACT, T_NONE, T_SYNONYM, encode, first_in_input, gather_rows, match_encoded
-from .record_list import RecordList
+from .record_list import RecordList, _Pending
 from .reporting import call_literal, logger, quoted
 from .scope import resolve
 
@@ -62,23 +62,7 @@ def from_values(
         return RecordList()
     m = match_encoded(index, enc, case_sensitive=False, keep="first", synonyms=use_syn)
     first = enc.first
-    mapped = np.flatnonzero(m.tier != T_NONE)
-
-    # every record carrying a matched name (duplicate names give several), ordered by the
-    # input position of the value that found it, each record once
-    name_index = index.name_index()
-    left, right = name_index.find_all(m.names(index).gather(mapped))
-    counts = right - left
-    total = int(counts.sum())
-    offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-    rows = name_index.rows[np.repeat(left, counts) + offsets]
-    keys = np.repeat(first[mapped], counts)
-    order = np.lexsort((rows, keys))
-    rows, keys = rows[order], keys[order]
-    _, keep_at = np.unique(rows, return_index=True)
-    keep_at.sort()
-    rows, keys = rows[keep_at], keys[keep_at]
-    existing = sc.records(rows)
+    rows, keys = _existing_rows(index, m)
 
     missing = np.flatnonzero(m.tier == T_NONE)
     missing = missing[np.argsort(first[missing], kind="stable")]
@@ -88,14 +72,73 @@ def from_values(
         new_records = _build_new(sc, fname, missing_values, organism, source)
     if new_records:
         all_keys = np.concatenate([keys, first[missing]])
-        pool = existing + new_records
-        records = RecordList(pool[i] for i in np.argsort(all_keys, kind="stable"))
+        order = np.argsort(all_keys, kind="stable")
     else:
-        records = RecordList(existing)
+        order = None
 
+    def build() -> list:
+        pool = sc.records(rows)
+        if order is None:
+            return pool
+        pool += new_records
+        return [pool[i] for i in order.tolist()]
+
+    records = RecordList._lazy(_Pending(len(rows) + len(new_records), build, new_records, lambda: _frame(sc, rows)))
     if not mute:
         _log(sc, fname, index, m, missing_values, len(new_records), create)
     return records
+
+
+def _existing_rows(index, m) -> tuple[np.ndarray, np.ndarray]:
+    """Reference rows of the records the matched values found, and the input position of the
+    value that found each: in input order, each record once.
+
+    A matched name shared by several records (duplicate names) finds all of them, in save
+    order; without duplicate names (the usual case) the matcher's rows are the answer.
+    """
+    mapped = np.flatnonzero(m.tier != T_NONE)
+    first = m.enc.first
+    name_index = index.name_index()
+    if name_index.has_duplicates:
+        left, right = name_index.find_all(m.names(index).gather(mapped))
+        counts = right - left
+        total = int(counts.sum())
+        offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+        rows = name_index.rows[np.repeat(left, counts) + offsets]
+        keys = np.repeat(first[mapped], counts)
+        order = np.lexsort((rows, keys))
+    else:
+        rows, keys = m.row[mapped], first[mapped]
+        order = np.argsort(keys)  # keys (first input positions) are distinct
+    rows, keys = rows[order], keys[order]
+    # several values can reach one record ("T cell", "T-cell"): keep its first
+    if len(rows) > 1:
+        _, keep_at = np.unique(rows, return_index=True)
+        if len(keep_at) < len(rows):
+            keep_at.sort()
+            rows, keys = rows[keep_at], keys[keep_at]
+    return rows, keys
+
+
+def _frame(sc, rows: np.ndarray):
+    """``RecordList.df()`` of existing records straight from the snapshot rows (no objects)."""
+    import json
+
+    import pandas as pd
+
+    from ..fields import JSON
+
+    model = sc.model
+    columns = [c for c in model._schema.columns if c != "updated_at"]
+    sub = sc.frame[pl.Series(rows, dtype=pl.Int64)]
+    json_cols = {f.column for f in model._value_fields() if isinstance(f, JSON)}
+    data = {}
+    for c in columns:
+        values = sub.get_column(c).to_list() if c in sub.columns else [None] * len(rows)
+        if c in json_cols:
+            values = [json.loads(v) if v is not None else None for v in values]
+        data[c] = values
+    return pd.DataFrame(data, columns=columns)
 
 
 def _build_new(sc, field: str, values: list, organism, source) -> list:

@@ -224,6 +224,14 @@ class HashIndex:
     def __len__(self) -> int:
         return len(self.h)
 
+    @property
+    def has_duplicates(self) -> bool:
+        """Whether some key occurs more than once (e.g. two records with one name)."""
+        dup = self.__dict__.get("_has_duplicates")
+        if dup is None:
+            dup = self.__dict__["_has_duplicates"] = bool(len(self.h) > 1 and (self.h[1:] == self.h[:-1]).any())
+        return dup
+
     def extended(self, new_keys: pl.Series, new_rows: np.ndarray | None = None) -> HashIndex | None:
         """A new index over ``keys`` followed by ``new_keys`` (later in save order); self is unchanged.
 

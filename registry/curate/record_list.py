@@ -1,15 +1,25 @@
-"""``RecordList``: the list ``from_values`` returns, with ``.save()`` and ``.df()``."""
+"""``RecordList``: what ``from_values`` returns, with ``.save()`` and ``.df()``.
+
+Like LaminDB's ``SQLRecordList`` it is a ``collections.UserList`` (ordered, indexable,
+iterable, comparable with lists; ``isinstance(x, list)`` is False in both). Unlike it, the
+records already in the registry are not Python objects until someone looks at them:
+``from_values`` over 10^5 identifiers would otherwise spend more time creating 10^5
+objects (~1 µs each) than matching the values. ``len``, ``save`` and ``df`` work without
+creating them; indexing, iterating or changing the list creates them all, once.
+"""
 
 from __future__ import annotations
 
+from collections import UserList
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
-class RecordList(list):
-    """A plain ``list`` of records with two conveniences.
+class RecordList(UserList):
+    """An ordered list of records with two conveniences.
 
     ``records.save()`` saves them all in one commit (``ln.save``) and returns the list, so
     ``labels = ln.ULabel.from_values([...], create=True).save()`` works as in LaminDB's hint.
@@ -17,26 +27,76 @@ class RecordList(list):
     DataFrame, unsaved records included (their ``id`` is missing).
     """
 
+    def __init__(self, records=None):
+        self._data: list | None = [] if records is None else list(records)
+        self._pending: _Pending | None = None
+
+    @classmethod
+    def _lazy(cls, pending: _Pending) -> RecordList:
+        """A list whose existing records are created on first access (see ``_Pending``)."""
+        out = cls()
+        out._data, out._pending = None, pending
+        return out
+
+    @property
+    def data(self) -> list:
+        if self._data is None:
+            self._data = self._pending.build()
+            self._pending = None
+        return self._data
+
+    @data.setter
+    def data(self, value: list) -> None:
+        self._data, self._pending = value, None
+
+    def __len__(self) -> int:
+        return self._pending.n if self._data is None else len(self._data)
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def _records_to_save(self) -> list:
+        """What ``ln.save`` must look at: records loaded from the registry and never touched
+        have nothing to write, so a list that has not been materialized only offers its new ones."""
+        return list(self._pending.new) if self._data is None else self._data
+
     def save(self) -> RecordList:
-        if self:
+        if len(self):
             from ..record import save
 
-            save(list(self))
+            save(self._records_to_save())
         return self
 
     def df(self) -> pd.DataFrame:
         import pandas as pd
 
+        if self._data is None and not self._pending.new:
+            return self._pending.frame()
         if not self:
             return pd.DataFrame()
-        model = type(self[0])
+        records = self.data
+        model = type(records[0])
         columns = [c for c in model._schema.columns if c != "updated_at"]
-        for r in self:
+        for r in records:
             r._materialize()
-        data = {c: [r.__dict__.get(c) for r in self] for c in columns}
+        data = {c: [r.__dict__.get(c) for r in records] for c in columns}
         return pd.DataFrame(data, columns=columns)
 
     to_dataframe = df
 
     def __repr__(self) -> str:
-        return f"RecordList({list.__repr__(self)})"
+        return f"RecordList({self.data!r})"
+
+
+class _Pending:
+    """Records not created yet: ``n`` of them, made by ``build()``.
+
+    ``new`` are the records that exist as objects already (new, unsaved ones); ``frame``
+    renders the existing ones as a DataFrame without creating them (only used when ``new``
+    is empty).
+    """
+
+    __slots__ = ("n", "build", "new", "frame")
+
+    def __init__(self, n: int, build: Callable[[], list], new: list, frame: Callable[[], pd.DataFrame]):
+        self.n, self.build, self.new, self.frame = n, build, new, frame
