@@ -24,10 +24,11 @@ from .matching import (
     ReferenceIndex,
     check_keep,
     encode,
+    first_in_input,
     gather_rows,
     match_encoded,
 )
-from .reporting import call_literal, logger, quoted
+from .reporting import MAX_LITERAL, call_literal, logger, quoted
 from .scope import resolve
 
 
@@ -38,7 +39,8 @@ class StandardizeOutcome:
     result: Any  # list, dict (return_mapper) or scalar (single-string input)
     n_values: int = 0  # non-null inputs
     n_changed: int = 0  # inputs whose output differs from the input
-    unmapped: list = field(default_factory=list)  # unique non-empty inputs that matched nothing
+    unmapped: list = field(default_factory=list)  # the first unique non-empty inputs that matched nothing
+    n_unmapped: int = 0  # how many there are
     n_ambiguous: int = 0  # unique inputs mapped to several names (keep=False)
     n_unconverted: int = 0  # matched, but the record has no return_field value
 
@@ -71,25 +73,28 @@ def standardize_values(
     m = match_encoded(index, enc, case_sensitive=case_sensitive, keep=keep, synonyms=synonyms)
     mapped = m.tier != T_NONE
     uvalues = enc.values
-    target = m.names(index)  # standardized name per distinct value (null: unmatched)
     lists: dict[int, list] = {i: index.names.gather(rows).to_list() for i, rows in m.candidates.items()}
     outcome = StandardizeOutcome(result=None, n_values=len(s) - s.null_count())
-    if return_field is not None and return_field != index.field:
-        target, lists, outcome.n_unconverted = _convert(index, m, target, lists, return_field, keep)
+    converted = return_field is not None and return_field != index.field
 
-    empty = (uvalues == "").to_numpy() if uvalues.dtype == pl.String and len(uvalues) else np.zeros(len(uvalues), bool)
-    unmapped = np.flatnonzero(~mapped & ~empty)
-    unmapped = unmapped[np.argsort(enc.first[unmapped], kind="stable")]
-    outcome.unmapped = uvalues.gather(unmapped).to_list()
+    unmapped = np.flatnonzero(~mapped)
+    if len(unmapped) and uvalues.dtype == pl.String:
+        unmapped = unmapped[(uvalues.gather(unmapped) != "").to_numpy()]  # "" is not a term
+    outcome.n_unmapped = len(unmapped)
+    outcome.unmapped = uvalues.gather(first_in_input(enc, unmapped, MAX_LITERAL + 1)).to_list()
     outcome.n_ambiguous = len(lists)
 
+    if not lists and not converted and values.raw is not None and not return_mapper:
+        # the common case: a plain list in, only casing/synonym hits change
+        _raw_path(outcome, enc, (m.tier == T_CASE) | (m.tier == T_SYNONYM), index, m.row, values.raw)
+        return outcome
+    target = m.names(index)  # standardized name per distinct value (null: unmatched)
+    if converted:
+        target, lists, outcome.n_unconverted = _convert(index, m, target, lists, return_field, keep)
+        outcome.n_ambiguous = len(lists)
     if not lists and target.dtype == uvalues.dtype:
-        converted = return_field is not None and return_field != index.field
         changed = None if converted else (m.tier == T_CASE) | (m.tier == T_SYNONYM)
-        if changed is not None and values.raw is not None and not return_mapper:
-            _raw_path(outcome, enc, changed, index, m.row, values.raw)
-        else:
-            _string_path(outcome, enc, mapped, target, return_mapper, values.scalar, changed)
+        _string_path(outcome, enc, mapped, target, return_mapper, values.scalar, changed)
     else:
         _object_path(outcome, enc, mapped, target, lists, return_mapper, values.scalar)
     return outcome
@@ -185,13 +190,18 @@ def _raw_path(outcome, enc: Encoded, changed: np.ndarray, index: ReferenceIndex,
     point at the registry's (cached) name objects, so no string is created per position.
     """
     codes = enc.codes
-    outcome.n_changed = _count_changed(enc, changed)
+    if not changed.any():
+        outcome.result = list(raw)
+        return
+    changed_at = changed[codes]
+    if enc.has_nulls:
+        changed_at &= codes >= 0  # code -1 (null) read the last slot
+    at = np.flatnonzero(changed_at)
+    outcome.n_changed = len(at)
+    names = index._cached("names_objects", lambda: index.names.to_numpy())
     out = np.empty(len(raw), dtype=object)
     out[:] = raw
-    if outcome.n_changed:
-        at = np.flatnonzero(changed[np.maximum(codes, 0)] & (codes >= 0))
-        names = index._cached("names_objects", lambda: index.names.to_numpy())
-        out[at] = names[row[codes[at]]]
+    out[at] = names[row[codes[at]]]
     outcome.result = out.tolist()
 
 
@@ -316,9 +326,9 @@ def _log(o: StandardizeOutcome, sc, field: str, ret_name: str | None, keep, n_re
         )
     if o.n_unconverted and ret_name:
         logger.warning(f"{o.n_unconverted} matched records have no {ret_name}; returned None for them")
-    if o.unmapped:
-        n = len(o.unmapped)
-        literal = call_literal(o.unmapped)
+    if o.n_unmapped:
+        n = o.n_unmapped
+        literal = call_literal(o.unmapped) if n <= MAX_LITERAL else None
         arg = literal if literal is not None else "values"
         logger.warning(
             f"{n} term{'s' if n != 1 else ''} not found in {sc.model.__name__}.{field} and returned unchanged: "
