@@ -48,13 +48,41 @@ def demo(
         timings.add_row(name, f"{dt:.3f}", describe(out))
         return out
 
-    step("import Cell Ontology (first run only)", import_cell_ontology, lambda k: f"{k:,} new CellType records; {len(bt.CellType._snapshot()):,} in registry")
-    values = step("generate messy labels", lambda: messy_values(n), lambda v: "50% names, 20% synonyms, 10% UPPER, 10% typos, 10% unknown")
-    ok = step("CellType.validate(values)", lambda: bt.CellType.validate(values, mute=True), lambda r: f"{r.mean():.1%} validated (exact, case-sensitive)")
-    res = step("CellType.inspect(values)", lambda: bt.CellType.inspect(values, mute=True), lambda r: f"{len(r.validated):,} valid / {len(r.non_validated):,} not, {len(r.synonyms_mapper):,} mappable")
-    std = step("CellType.standardize(values)", lambda: bt.CellType.standardize(values, mute=True), lambda s: f"{int((np.asarray(s, dtype=object) != values).sum()):,} values changed")
-    ok2 = step("validate(standardized)", lambda: bt.CellType.validate(std, mute=True), lambda r: f"{r.mean():.1%} validated after standardize")
-    hits = step("CellType.search('lymphocite')", lambda: bt.CellType.search("lymphocite").df(), lambda d: f"top hit: {d['name'].iloc[0]!r}")
+    step(
+        "import Cell Ontology (first run only)",
+        import_cell_ontology,
+        lambda k: f"{k:,} new CellType records; {len(bt.CellType._snapshot()):,} in registry",
+    )
+    values = step(
+        "generate messy labels",
+        lambda: messy_values(n),
+        lambda v: "50% names, 20% synonyms, 10% UPPER, 10% typos, 10% unknown",
+    )
+    ok = step(
+        "CellType.validate(values)",
+        lambda: bt.CellType.validate(values, mute=True),
+        lambda r: f"{r.mean():.1%} validated (exact, case-sensitive)",
+    )
+    res = step(
+        "CellType.inspect(values)",
+        lambda: bt.CellType.inspect(values, mute=True),
+        lambda r: f"{len(r.validated):,} valid / {len(r.non_validated):,} not, {len(r.synonyms_mapper):,} mappable",
+    )
+    std = step(
+        "CellType.standardize(values)",
+        lambda: bt.CellType.standardize(values, mute=True),
+        lambda s: f"{int((np.asarray(s, dtype=object) != values).sum()):,} values changed",
+    )
+    ok2 = step(
+        "validate(standardized)",
+        lambda: bt.CellType.validate(std, mute=True),
+        lambda r: f"{r.mean():.1%} validated after standardize",
+    )
+    hits = step(
+        "CellType.search('lymphocite')",
+        lambda: bt.CellType.search("lymphocite").df(),
+        lambda d: f"top hit: {d['name'].iloc[0]!r}",
+    )
     console.print(timings)
     del ok, ok2, hits
 

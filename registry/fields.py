@@ -34,7 +34,15 @@ class Field:
     kind = "str"
     python_types: tuple[type, ...] = (str,)
 
-    def __init__(self, *, null: bool = True, unique: bool = False, default: Any = None, required: bool = False, max_length: int | None = None):
+    def __init__(
+        self,
+        *,
+        null: bool = True,
+        unique: bool = False,
+        default: Any = None,
+        required: bool = False,
+        max_length: int | None = None,
+    ):
         self.null = null and not required
         self.unique = unique
         self.default = default
@@ -103,9 +111,7 @@ class Field:
 
     def _type_error(self, value):
         expected = " or ".join(t.__name__ for t in self.python_types)
-        raise ValidationError(
-            f"{self._owner()}.{self.name} expects {expected}, got {type(value).__name__} {value!r}"
-        )
+        raise ValidationError(f"{self._owner()}.{self.name} expects {expected}, got {type(value).__name__} {value!r}")
 
     def spec(self) -> FieldSpec:
         return FieldSpec(name=self.name, kind=self.kind, column=self.column, nullable=self.null, unique=self.unique)
@@ -295,7 +301,9 @@ class ManyToMany:
 
     def spec(self) -> FieldSpec:
         s, t = self.link_columns
-        return FieldSpec(name=self.name, kind="m2m", target=self.target, link_table=self.link_table, link_source=s, link_target=t)
+        return FieldSpec(
+            name=self.name, kind="m2m", target=self.target, link_table=self.link_table, link_source=s, link_target=t
+        )
 
     def __repr__(self) -> str:
         return f"<ManyToMany {self.model.__name__ if self.model else '?'}.{self.name} -> {self.target}>"

@@ -28,7 +28,13 @@ _SYMBOLS = {
     logging.CRITICAL: "✗",
 }
 
-VERBOSITY = {"error": logging.ERROR, "warning": logging.WARNING, "success": SUCCESS, "info": logging.INFO, "debug": logging.DEBUG}
+VERBOSITY = {
+    "error": logging.ERROR,
+    "warning": logging.WARNING,
+    "success": SUCCESS,
+    "info": logging.INFO,
+    "debug": logging.DEBUG,
+}
 
 
 class _SymbolFormatter(logging.Formatter):

@@ -109,7 +109,6 @@ class RecordMeta(type):
         _SCHEMA_CACHE.clear()
         return cls
 
-
     @property
     def _schema(cls) -> RegistrySchema:
         """The registry's schema (with reverse relations), as the translator and curation see it."""
@@ -180,7 +179,9 @@ class Record(metaclass=RecordMeta):
             IdField(fk).__set__(self, value)
             return
         if isinstance(f, ManyToMany):
-            raise InvalidArgument(f"{cls.__name__}.{key} is many-to-many; save the record, then use record.{key}.add(...)")
+            raise InvalidArgument(
+                f"{cls.__name__}.{key} is many-to-many; save the record, then use record.{key}.add(...)"
+            )
         if key in ("id", "created_at", "updated_at"):
             raise InvalidArgument(f"{cls.__name__}.{key} is set automatically when the record is saved")
         f.__set__(self, value)
@@ -199,7 +200,11 @@ class Record(metaclass=RecordMeta):
 
     @classmethod
     def _settable_names(cls) -> list[str]:
-        names = [k for k, f in cls._fields.items() if k not in ("id", "created_at", "updated_at") and not isinstance(f, ManyToMany)]
+        names = [
+            k
+            for k, f in cls._fields.items()
+            if k not in ("id", "created_at", "updated_at") and not isinstance(f, ManyToMany)
+        ]
         return names + list(cls._id_columns())
 
     # -- schema ----------------------------------------------------------------------------
@@ -234,7 +239,11 @@ class Record(metaclass=RecordMeta):
     def _own_spec(cls) -> RegistrySchema:
         fields = {f.name: f.spec() for f in cls._fields.values()}
         return RegistrySchema(
-            name=cls.__name__, table=cls._schema_table(), fields=fields, name_field=cls._name_field, uid_length=cls._uid_length
+            name=cls.__name__,
+            table=cls._schema_table(),
+            fields=fields,
+            name_field=cls._name_field,
+            uid_length=cls._uid_length,
         )
 
     # -- instances and snapshots -----------------------------------------------------------
@@ -308,13 +317,21 @@ class Record(metaclass=RecordMeta):
         from .settings import settings
 
         if not isinstance(data, pa.Table):
-            data = pa.table(data) if isinstance(data, dict) else pa.Table.from_pandas(data, preserve_index=False) if hasattr(data, "iloc") else data.to_arrow()
+            data = (
+                pa.table(data)
+                if isinstance(data, dict)
+                else pa.Table.from_pandas(data, preserve_index=False)
+                if hasattr(data, "iloc")
+                else data.to_arrow()
+            )
         inst = cls._resolve_instance(instance)
         _check_writable(inst)
         schema = cls._arrow_schema()
         for name in data.column_names:
             if name not in schema.names or name in ("id", "created_at", "updated_at"):
-                raise FieldError(f"unknown or automatic column '{name}' for {cls.__name__}{did_you_mean(name, schema.names)}")
+                raise FieldError(
+                    f"unknown or automatic column '{name}' for {cls.__name__}{did_you_mean(name, schema.names)}"
+                )
         n = data.num_rows
         now = pa.scalar(dt.datetime.now(dt.UTC), pa.timestamp("us", tz="UTC"))
         cols = {}
@@ -514,14 +531,25 @@ def schema_map() -> SchemaMap:
                 s, t = f.link_columns
                 specs[f.target].setdefault(
                     rname,
-                    FieldSpec(name=rname, kind="reverse_m2m", target=name, link_table=f.link_table, link_source=t, link_target=s),
+                    FieldSpec(
+                        name=rname,
+                        kind="reverse_m2m",
+                        target=name,
+                        link_table=f.link_table,
+                        link_source=t,
+                        link_target=s,
+                    ),
                 )
     out = {}
     for name, model in REGISTRIES.items():
         if model.__dict__.get("_abstract"):
             continue
         out[name] = RegistrySchema(
-            name=name, table=model._schema_table(), fields=specs[name], name_field=model._name_field, uid_length=model._uid_length
+            name=name,
+            table=model._schema_table(),
+            fields=specs[name],
+            name_field=model._name_field,
+            uid_length=model._uid_length,
         )
     _SCHEMA_CACHE["map"] = out
     _install_reverse_descriptors()
@@ -633,7 +661,9 @@ def _one(cls, rows: pa.Table, inst: Instance, what: str) -> Record:
     if rows.num_rows == 0:
         raise DoesNotExist(f"{cls.__name__} matching {what} does not exist")
     if rows.num_rows > 1:
-        raise MultipleResultsFound(f"get() returned more than one {cls.__name__} for {what}; use filter(...) to get them all")
+        raise MultipleResultsFound(
+            f"get() returned more than one {cls.__name__} for {what}; use filter(...) to get them all"
+        )
     return cls._from_arrow(rows, inst)[0]
 
 
@@ -804,7 +834,9 @@ def _columns(cls, fields: list[Field], records: list[Record], now, user_id, inse
             cols[col] = pa.array([d["id"] for d in dicts], pa.int64())
             continue
         if col in ("created_at", "updated_at") and (insert or col == "updated_at"):
-            cols[col] = pa.array(np.full(n, np.datetime64(now.replace(tzinfo=None), "us")), pa.timestamp("us")).cast(f.arrow_type)
+            cols[col] = pa.array(np.full(n, np.datetime64(now.replace(tzinfo=None), "us")), pa.timestamp("us")).cast(
+                f.arrow_type
+            )
             continue
         values = list(map(itemgetter(col), dicts))  # every column is in __dict__ (constructor defaults)
         if col == "created_by_id" and user_id is not None and insert:

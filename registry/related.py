@@ -87,7 +87,10 @@ class ManyToManyManager:
         flat = [r for item in records for r in (item if isinstance(item, (list, tuple)) else [item])]
         ids = self._target_ids(flat)
         snap = inst.snapshot(self.link_table)
-        mask = pc.and_(pc.equal(snap.column(self.source_col), self.record.id), pc.is_in(snap.column(self.target_col), pa.array(ids)))
+        mask = pc.and_(
+            pc.equal(snap.column(self.source_col), self.record.id),
+            pc.is_in(snap.column(self.target_col), pa.array(ids)),
+        )
         inst.delete_rows(self.link_table, int_values(snap.filter(mask).column("id")))
 
     def clear(self) -> None:

@@ -38,7 +38,10 @@ def _arrays(ix: HashIndex) -> tuple:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.one_of(st.none(), text), max_size=12), st.lists(st.lists(st.one_of(st.none(), text), max_size=5), max_size=4))
+@given(
+    st.lists(st.one_of(st.none(), text), max_size=12),
+    st.lists(st.lists(st.one_of(st.none(), text), max_size=5), max_size=4),
+)
 def test_hash_index_extension_equals_full_build(old, appends):
     keys = pl.Series(old, dtype=pl.String)
     ix = HashIndex(keys)
@@ -96,7 +99,7 @@ def _warm(index: ReferenceIndex) -> None:
     index.synonym_index(True)
     index.synonym_index(False)
     index._cached("names_objects", lambda: index.names.to_numpy())
-    fuzzy._choice_arrays(index, fuzzy.choices(index))
+    fuzzy._prepared(index, fuzzy.choices(index))
 
 
 @settings(max_examples=50, deadline=None)
@@ -116,12 +119,12 @@ def test_reference_index_extension_equals_full_build(ref, appends, queries):
         assert ext.exploded_synonyms().equals(fresh.exploded_synonyms())
         assert _all_matches(ext, values) == _all_matches(fresh, values)
         assert ext._memo["names_objects"].tolist() == fresh.names.to_numpy().tolist()
-        assert "fuzzy_arrays" in ext._memo  # carried over, not rebuilt
-        texts, owners = ext._memo["fuzzy_arrays"]
-        assert fuzzy.choices(ext).equals(fuzzy.choices(fresh))
-        assert ext._memo["fuzzy_name_choices"] == fresh._memo["fuzzy_name_choices"]
-        want_t, want_o = fuzzy._choice_arrays(fresh, fuzzy.choices(fresh))
-        assert (texts, owners.tolist()) == (want_t, want_o.tolist())
+        assert "fuzzy_choices" in ext._memo  # carried over, not rebuilt
+        assert ext._memo["fuzzy_choices"].equals(fuzzy.choices(fresh))
+        assert "fuzzy_sorted" in ext._memo  # merged, not rebuilt
+        got_len, got_order, got_texts = ext._memo["fuzzy_sorted"]
+        want_len, want_order, want_texts = fuzzy._prepared(fresh, fuzzy.choices(fresh))
+        assert (got_len.tolist(), got_order.tolist(), got_texts) == (want_len.tolist(), want_order.tolist(), want_texts)
         queries_ok = [q for q in queries if q is not None]
         assert fuzzy.suggest(ext, queries_ok).equals(fuzzy.suggest(fresh, queries_ok))
         index = ext
@@ -190,7 +193,11 @@ def _step(rng, i, organisms):
     elif kind == "gene":
         ln.save(
             [
-                bt.Gene(symbol=str(rng.choice(NAMES)), synonyms=str(rng.choice(["a|B", "b", "x"])), organism=organisms[j % 2])
+                bt.Gene(
+                    symbol=str(rng.choice(NAMES)),
+                    synonyms=str(rng.choice(["a|B", "b", "x"])),
+                    organism=organisms[j % 2],
+                )
                 for j in range(int(rng.integers(1, 4)))
             ]
         )

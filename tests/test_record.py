@@ -41,10 +41,23 @@ def test_fields_are_objects_on_the_class_and_values_on_records(instance):
 
 @pytest.mark.parametrize(
     "registry, length",
-    [(ln.User, 8), (ln.ULabel, 8), (ln.Transform, 16), (ln.Run, 16), (ln.Artifact, 20), (bt.CellType, 14), (bt.Gene, 14)],
+    [
+        (ln.User, 8),
+        (ln.ULabel, 8),
+        (ln.Transform, 16),
+        (ln.Run, 16),
+        (ln.Artifact, 20),
+        (bt.CellType, 14),
+        (bt.Gene, 14),
+    ],
 )
 def test_uid_length_per_registry(instance, registry, length):
-    kwargs = {"ULabel": {"name": "x"}, "User": {"handle": "someone"}, "Transform": {"key": "t.py"}, "CellType": {"name": "c"}}
+    kwargs = {
+        "ULabel": {"name": "x"},
+        "User": {"handle": "someone"},
+        "Transform": {"key": "t.py"},
+        "CellType": {"name": "c"},
+    }
     record = registry(**kwargs.get(registry.__name__, {}))
     record.save()
     assert len(record.uid) == length and record.uid.isalnum()

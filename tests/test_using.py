@@ -117,9 +117,6 @@ def test_instance_names_are_known_to_other_processes(tmp_path):
 
     ln.init(tmp_path / "named", name="my-named-instance")
     ln.ULabel(name="from the named instance").save()
-    code = (
-        "import registry as ln; "
-        "print(ln.ULabel.using('my-named-instance').get(name='from the named instance').name)"
-    )
+    code = "import registry as ln; print(ln.ULabel.using('my-named-instance').get(name='from the named instance').name)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "from the named instance"

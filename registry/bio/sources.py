@@ -36,8 +36,14 @@ def import_cell_ontology(instance=None) -> int:
         return 0
     source = Source.filter(entity="bionty.CellType", name="cl").one_or_none() if len(Source._snapshot(inst)) else None
     if source is None:
-        source = Source(entity="bionty.CellType", organism="all", name="cl", version="2026-03-26",
-                        url="https://github.com/obophenotype/cell-ontology", description="Cell Ontology")
+        source = Source(
+            entity="bionty.CellType",
+            organism="all",
+            name="cl",
+            version="2026-03-26",
+            url="https://github.com/obophenotype/cell-ontology",
+            description="Cell Ontology",
+        )
         source.save()
     ids = CellType._insert_arrow(
         new.select("name", "ontology_id", "synonyms", "description")
@@ -57,7 +63,12 @@ def import_cell_ontology(instance=None) -> int:
         src, tgt = CellType.parents.link_columns
         inst.commit(
             CellType.parents.link_table,
-            inserts=pa.table({src: pa.array(links["id"].to_numpy(), pa.int64()), tgt: pa.array(links["parent_id"].to_numpy(), pa.int64())}),
+            inserts=pa.table(
+                {
+                    src: pa.array(links["id"].to_numpy(), pa.int64()),
+                    tgt: pa.array(links["parent_id"].to_numpy(), pa.int64()),
+                }
+            ),
         )
     return int(len(ids))
 
@@ -68,7 +79,13 @@ def messy_values(n: int, seed: int = 0, instance=None) -> np.ndarray:
     rng = np.random.default_rng(seed)
     terms = pl.from_arrow(cell_ontology())
     names = terms.get_column("name").to_numpy()
-    syn = terms.select(pl.col("synonyms").str.split("|")).explode("synonyms").drop_nulls().get_column("synonyms").to_numpy()
+    syn = (
+        terms.select(pl.col("synonyms").str.split("|"))
+        .explode("synonyms")
+        .drop_nulls()
+        .get_column("synonyms")
+        .to_numpy()
+    )
     kinds = rng.choice(5, size=n, p=[0.5, 0.2, 0.1, 0.1, 0.1])
     out = names[rng.integers(0, len(names), n)].astype(object)
     m = kinds == 1

@@ -2,22 +2,34 @@
 
 LaminDB's ``inspect`` gives no suggestions at all. We score the unmatched values against
 every name and synonym with rapidfuzz ``process.cdist`` (one vectorised, multi-threaded
-call) on text normalised the same way on both sides (lower-case, runs of non-alphanumerics
-collapsed to one space), then keep the best few distinct names per value.
+``fuzz.ratio`` call) on text normalised the same way on both sides (lower case, runs of
+non-alphanumerics as one space, trimmed), then keep the best few distinct names per value.
 
-A full cdist is ``queries x choices`` cells (~40 M cells/s on 2 cores), so ``inspect`` only
+What keeps it cheap:
+
+* **Normalisation is byte-vectorised**: Arrow lower-casing, then a 256-entry lookup table
+  over the UTF-8 bytes (ASCII punctuation -> space); only the rare texts with non-ASCII
+  characters or doubled spaces go through a regex.
+* **A lossless length window.** ``ratio >= c`` needs ``min(len) / max(len) >= c / (200 - c)``
+  (2/3 at the default cutoff of 80). The normalised choices are kept as one Python list
+  sorted by length (built once per index), so each band of query lengths scores only a
+  slice of it.
+
+A full cdist is ``queries x choices`` cells (~30 M cells/s on 2 cores), so ``inspect`` only
 spends a bounded budget eagerly (``EAGER_CELLS``); ``InspectResult.suggest()`` computes the
 rest on request.
 """
 
 from __future__ import annotations
 
-from itertools import compress
+import math
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
-from .matching import ReferenceIndex, encode
+from .matching import ReferenceIndex, lowercase
 
 # ~25 ms on 2 cores: at 10^6 choices that is 1 value, at 10^4 choices 100 values. This
 # is what ``inspect`` spends for its "did you mean" hint; ``InspectResult.table`` spends
@@ -30,109 +42,175 @@ DEFAULT_CUTOFF = 80.0
 DEFAULT_LIMIT = 3
 
 
-def normalise(texts: pl.Series) -> pl.Series:
-    """Lower-case, non-alphanumeric runs -> one space, trimmed (like rapidfuzz's default_process)."""
-    return texts.str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
+def normalise(texts: pl.Series, *, lowered: bool = False) -> pl.Series:
+    """Lower case, runs of non-alphanumerics -> one space, trimmed (nulls stay null).
+
+    Works on the UTF-8 bytes: ASCII bytes other than letters and digits become spaces in
+    one numpy pass; only texts that then need more (doubled, leading or trailing spaces,
+    or non-ASCII characters, whose punctuation a byte test cannot see) go through a regex.
+    ``lowered`` says the texts are lower-cased already (``matching.lowercase``).
+
+    >>> normalise(pl.Series(["T-Cell", "  B (cell) ", "Zellkörper–Typ"])).to_list()
+    ['t cell', 'b cell', 'zellkörper typ']
+    """
+    if len(texts) == 0:
+        return texts.cast(pl.String)
+    low = texts if lowered else lowercase(texts)
+    arr = low.to_arrow()
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    validity, offsets, data = arr.buffers()
+    if data is None or len(data) == 0:
+        return low
+    d = np.frombuffer(data, dtype=np.uint8)
+    word = ((d >= 97) & (d <= 122)) | ((d >= 48) & (d <= 57)) | (d >= 128)  # a-z 0-9 non-ASCII
+    mapped = np.where(word, d, np.uint8(32)).astype(np.uint8, copy=False)
+    out = pl.Series(
+        texts.name,
+        pa.Array.from_buffers(arr.type, len(arr), [validity, offsets, pa.py_buffer(mapped)], offset=arr.offset),
+        dtype=pl.String,
+    )
+    # texts needing the full treatment, found on the bytes
+    offs = np.frombuffer(offsets, dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
+    starts, ends = offs[:-1], offs[1:]
+    filled = ends > starts
+    space = ~word
+    last = len(d) - 1
+    bad = filled & (space[np.minimum(starts, last)] | space[np.maximum(ends - 1, 0)])
+    odd = np.flatnonzero((space[1:] & space[:-1]) | (d[1:] >= 128))  # doubled spaces, non-ASCII
+    if len(odd):
+        bad[np.searchsorted(offs, odd, "right") - 1] = True
+    if bad.any():
+        idx = pl.Series(np.flatnonzero(bad))
+        fixed = low.gather(idx).str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars(" ")
+        out = out.scatter(idx, fixed)
+    return out
 
 
-def choices(index: ReferenceIndex) -> pl.DataFrame:
-    """Candidate texts (names and synonyms) with the name each stands for, cached per index.
+@dataclass(frozen=True)
+class Choices:
+    """Every text a value may be close to, and the record each stands for.
 
-    Columns: ``__text`` (normalised, distinct, non-empty) and ``__name`` (first saved record
-    whose name or synonym normalises to that text; names win over synonyms).
+    Attributes:
+        texts: raw names (non-empty, save order), then raw synonyms (exploded, save order).
+        rows: per text, the reference row of the record it names.
+        n_names: how many texts are names (a prefix of ``texts``).
     """
 
-    def build():
-        names = index.names.drop_nulls().to_frame("__name").with_columns(pl.col("__name").alias("__raw"))
-        parts = [names.select("__raw", "__name")]
-        if index.synonyms_field is not None:
-            parts.append(index.exploded_synonyms().select(pl.col("__synonym").alias("__raw"), "__name"))
-        df = pl.concat(parts, how="vertical")
-        df = df.with_columns(__text=normalise(df.get_column("__raw")))
-        n_names = int((df.get_column("__text").head(parts[0].height) != "").sum())
-        df = df.filter(pl.col("__text") != "")
-        # distinct texts, first occurrence wins (names come before synonyms)
-        first = np.sort(encode(df.get_column("__text")).first)
-        # how many choices come from names (a prefix): what ``extended_choices`` needs
-        index._memo["fuzzy_name_choices"] = int(np.searchsorted(first, n_names))
-        return df[first].select("__text", "__name")
+    texts: pl.Series
+    rows: np.ndarray
+    n_names: int
 
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def equals(self, other: Choices) -> bool:
+        return (
+            self.n_names == other.n_names and self.texts.equals(other.texts) and np.array_equal(self.rows, other.rows)
+        )
+
+
+_EMPTY = pl.Series("text", [], dtype=pl.String)
+
+
+def _names_part(index: ReferenceIndex, start: int = 0) -> tuple[pl.Series, np.ndarray]:
+    names = index.names.slice(start)
+    keep = (names.is_not_null() & (names != "")).to_numpy()
+    return names.filter(pl.Series(keep)), np.flatnonzero(keep) + start
+
+
+def _synonyms_part(index: ReferenceIndex, ex: pl.DataFrame | None = None) -> tuple[pl.Series, np.ndarray]:
+    if index.synonyms_field is None:
+        return _EMPTY, np.zeros(0, np.int64)
+    ex = index.exploded_synonyms() if ex is None else ex
+    return ex.get_column("__synonym"), ex.get_column("__row").to_numpy()
+
+
+def _choices(parts: list[tuple[pl.Series, np.ndarray]], n_names: int) -> Choices:
+    return Choices(
+        texts=pl.concat([t.alias("text") for t, _ in parts], rechunk=True),
+        rows=np.concatenate([r for _, r in parts]).astype(np.int64, copy=False),
+        n_names=n_names,
+    )
+
+
+def choices(index: ReferenceIndex) -> Choices:
+    """The index's choices, cached per index (a concat of columns the matchers hold anyway)."""
     if not index.is_text:
-        return pl.DataFrame(schema={"__text": pl.String, "__name": pl.String})
+        return _choices([(_EMPTY, np.zeros(0, np.int64))], 0)
+
+    def build() -> Choices:
+        names = _names_part(index)
+        return _choices([names, _synonyms_part(index)], len(names[0]))
+
     return index._cached("fuzzy_choices", build)
 
 
 def extended_choices(old: ReferenceIndex, new: ReferenceIndex) -> None:
-    """Carry ``old``'s fuzzy choices over to ``new`` (``old``'s frame plus appended rows).
+    """Carry ``old``'s choices over to ``new`` (``old``'s frame plus appended rows).
 
-    Equal to building them for ``new``: a full build lists the distinct normalised texts of
-    [old names, new names, old synonyms, new synonyms] by first occurrence, so the result is
-    old name texts, then new name texts not seen yet, then old synonym texts not taken by a new
-    name, then new synonym texts not seen yet. Costs one pass testing the old texts against
-    the few new ones, not normalising every name and synonym again. The Python list rapidfuzz reads
-    is carried over too when it was built (a list splice instead of re-creating every string).
+    A fresh build lists [names, synonyms]; after an append that is [old names, new names,
+    old synonyms, new synonyms], assembled from slices. The normalised, length-sorted list
+    is left to be rebuilt on first use.
     """
-    memo = old._memo
-    if "fuzzy_choices" not in memo or "fuzzy_name_choices" not in memo or not new.is_text:
+    ch = old._memo.get("fuzzy_choices")
+    if ch is None or not new.is_text:
         return
-    ch, k = memo["fuzzy_choices"], memo["fuzzy_name_choices"]
-    n_old = len(old)
-    text = pl.col("__text")
-
-    def fresh(raw: pl.Series, owner: pl.Series) -> pl.DataFrame:
-        df = pl.DataFrame({"__text": normalise(raw), "__name": owner})
-        return df.filter(text != "").unique(subset="__text", keep="first", maintain_order=True)
-
-    names = new.names.slice(n_old).drop_nulls()
-    cand2 = fresh(names, names)
-    cand4 = ch.clear()
+    n_old, k = len(old), ch.n_names
+    names = _names_part(new, n_old)
+    ex = None
     if new.synonyms_field is not None:
         ex = new.exploded_synonyms()
-        old_ex = memo.get("exploded")
+        old_ex = old._memo.get("exploded")
         ex = ex.slice(old_ex.height) if old_ex is not None else ex.filter(pl.col("__row") >= n_old)
-        cand4 = fresh(ex.get_column("__synonym"), ex.get_column("__name"))
-    # One pass over the old texts against the (few) new ones; no hash set of all old texts.
-    old_texts = ch.get_column("__text")
-    new_texts = pl.concat([cand2.get_column("__text"), cand4.get_column("__text")])
-    hit = old_texts.is_in(new_texts.implode()).to_numpy()
-    hit_at = np.flatnonzero(hit)
-    seen_names = old_texts.gather(hit_at[hit_at < k])
-    part2 = cand2.filter(~text.is_in(seen_names.implode())) if len(seen_names) else cand2
-    old_names, old_syns = ch.head(k), ch.slice(k)
-    keep3 = None
-    syn_hits = hit_at[hit_at >= k]
-    if part2.height and len(syn_hits):
-        taken = old_texts.gather(syn_hits).is_in(part2.get_column("__text").implode()).to_numpy()
-        if taken.any():
-            keep3 = np.ones(old_syns.height, dtype=bool)
-            keep3[syn_hits[taken] - k] = False
-    part3 = old_syns.filter(pl.Series(keep3)) if keep3 is not None else old_syns
-    seen = pl.concat([old_texts.gather(hit_at), part2.get_column("__text")])
-    part4 = cand4.filter(~text.is_in(seen.implode())) if len(seen) and cand4.height else cand4
-    new._memo["fuzzy_choices"] = pl.concat([old_names, part2, part3, part4], rechunk=False)
-    new._memo["fuzzy_name_choices"] = k + part2.height
-    arrays = memo.get("fuzzy_arrays")
-    if arrays is not None:
-        texts, owners = arrays
-        rest_t, rest_o = texts[k:], owners[k:]
-        if keep3 is not None:
-            rest_t, rest_o = list(compress(rest_t, keep3)), rest_o[keep3]
-        new._memo["fuzzy_arrays"] = (
-            texts[:k] + part2.get_column("__text").to_list() + rest_t + part4.get_column("__text").to_list(),
-            np.concatenate(
-                [owners[:k], part2.get_column("__name").to_numpy(), rest_o, part4.get_column("__name").to_numpy()]
-            ),
-        )
+    syns = _synonyms_part(new, ex)
+    parts = [(ch.texts.head(k), ch.rows[:k]), names, (ch.texts.slice(k), ch.rows[k:]), syns]
+    new_ch = _choices(parts, k + len(names[0]))
+    new._memo["fuzzy_choices"] = new_ch
+    prepared = old._memo.get("fuzzy_sorted")
+    if prepared is not None:
+        n_names, n_ch = len(names[0]), len(ch)
+        # positions of the new texts in the new choices: new names after the old names,
+        # new synonyms at the end; old synonyms move back by the number of new names
+        at = np.concatenate([np.arange(k, k + n_names), np.arange(n_ch + n_names, len(new_ch))])
+        added = pl.concat([names[0], syns[0]]) if len(syns[0]) else names[0]
+        new._memo["fuzzy_sorted"] = _insert_prepared(prepared, k, n_names, added, at)
+
+
+def _insert_prepared(prepared, k: int, n_names: int, added: pl.Series, at: np.ndarray):
+    """``prepared`` (see ``_prepared``) with the texts ``added`` at choice positions ``at``.
+
+    Equal to preparing the extended choices from scratch: entries stay ordered by (length,
+    position), the new ones are merged in with one ``searchsorted`` and list slicing.
+    """
+    lengths, order, texts = prepared
+    order = np.where(order >= k, order + n_names, order)
+    if len(added) == 0:
+        return lengths, order, texts
+    norm = normalise(added)
+    add_len = norm.str.len_chars().to_numpy().astype(np.int64, copy=False)
+    add_order = np.lexsort((at, add_len))
+    add_len, at, add_texts = add_len[add_order], at[add_order], norm.gather(pl.Series(add_order)).to_list()
+    span = np.int64(max(int(order.max(initial=0)), int(at.max())) + 1)
+    ins = np.searchsorted(lengths * span + order, add_len * span + at)
+    out_texts: list[str] = []
+    prev = 0
+    for j, i in enumerate(ins.tolist()):  # one slice per new text (a handful per commit)
+        out_texts += texts[prev:i]
+        out_texts.append(add_texts[j])
+        prev = i
+    out_texts += texts[prev:]
+    return np.insert(lengths, ins, add_len), np.insert(order, ins, at), out_texts
 
 
 def eager_ok(index: ReferenceIndex) -> bool:
     """Whether ``inspect`` may compute suggestions right away (for its log line).
 
-    Building the choices (normalising every name and synonym) is a one-off cost per
-    snapshot, ~0.3 s per 10^5 records; above ``EAGER_RECORDS`` it is left to the first
-    ``InspectResult.table`` / ``suggest()`` access unless already built.
+    Preparing the choices (normalising every name and synonym into one Python list) is a
+    one-off cost per index, ~50 ms per 10^5 records; above ``EAGER_RECORDS`` it is left to
+    the first ``InspectResult.table`` / ``suggest()`` access unless already done.
     """
-    return index.is_text and (len(index) <= EAGER_RECORDS or "fuzzy_choices" in index._memo)
+    return index.is_text and (len(index) <= EAGER_RECORDS or "fuzzy_sorted" in index._memo)
 
 
 def eager_count(n_queries: int, n_choices: int, budget: int = EAGER_CELLS) -> int:
@@ -140,6 +218,43 @@ def eager_count(n_queries: int, n_choices: int, budget: int = EAGER_CELLS) -> in
     if n_choices == 0:
         return 0
     return int(min(n_queries, max(1, budget // n_choices)))
+
+
+def _window(cutoff: float, q_lengths: np.ndarray) -> tuple[int, int]:
+    """Choice lengths that can reach ``cutoff`` against queries of ``q_lengths`` characters."""
+    if cutoff <= 0:
+        return 1, 1 << 62
+    r = cutoff / (200.0 - cutoff)  # min(len) / max(len) >= r
+    lo = max(1, math.floor(int(q_lengths.min()) * r))
+    hi = math.ceil(int(q_lengths.max()) / r) if r > 0 else 1 << 62
+    return lo, hi
+
+
+def _lowered_texts(index: ReferenceIndex) -> pl.Series | None:
+    """``choices(index).texts`` lower-cased, from the casing/synonym indexes when both are built."""
+    memo = index._memo
+    lower, syn = memo.get("lower"), memo.get(("synonyms", False))
+    if lower is None or (index.synonyms_field is not None and syn is None):
+        return None
+    names = index.names
+    keys = lower.keys.filter(names.is_not_null() & (names != ""))
+    return pl.concat([keys, syn.keys]) if syn is not None else keys
+
+
+def _prepared(index: ReferenceIndex, ch: Choices) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Normalised choices sorted by length: (lengths ascending, positions into ``ch``, texts).
+
+    Built once per index: the one pass that turns choices into Python strings rapidfuzz reads.
+    """
+
+    def build():
+        lowered = _lowered_texts(index)
+        norm = normalise(ch.texts) if lowered is None else normalise(lowered, lowered=True)
+        lengths = norm.str.len_chars().to_numpy().astype(np.int64, copy=False)
+        order = np.argsort(lengths, kind="stable")
+        return lengths[order], order, norm.gather(pl.Series(order)).to_list()
+
+    return index._cached("fuzzy_sorted", build)
 
 
 def suggest(
@@ -162,47 +277,69 @@ def suggest(
 
     q = pl.Series("value", queries, dtype=pl.String)
     schema = {"value": pl.String, "suggestions": pl.List(pl.String), "scores": pl.List(pl.Float64)}
-    if len(q) == 0:
-        return pl.DataFrame(schema=schema)
-    ch = choices(index)
-    if ch.height == 0 or limit <= 0:
-        return pl.DataFrame(
-            {"value": q, "suggestions": [[] for _ in range(len(q))], "scores": [[] for _ in range(len(q))]},
-            schema=schema,
-        )
-    texts, names = _choice_arrays(index, ch)
-    qn = normalise(q.fill_null("")).to_list()
-    scores = process.cdist(
-        qn, texts, scorer=fuzz.ratio, processor=None, score_cutoff=score_cutoff, workers=-1, dtype=np.float32
-    )
-    # scores below the cutoff are 0: the hits are a sparse set, ranked without touching the rest
-    qi, ci = np.nonzero(scores)
-    sc = scores[qi, ci]
-    order = np.lexsort((-sc, qi))
-    qi, ci, sc = qi[order], ci[order], sc[order]
-    if len(qi):
-        # keep the best few hits per query (short names can have thousands above the cutoff)
-        starts = np.flatnonzero(np.r_[True, qi[1:] != qi[:-1]])
-        counts = np.diff(np.r_[starts, len(qi)])
-        rank = np.arange(len(qi)) - np.repeat(starts, counts)
-        best = rank < limit * 4
-        qi, ci, sc = qi[best], ci[best], sc[best]
     out_names: list[list[str]] = [[] for _ in range(len(q))]
     out_scores: list[list[float]] = [[] for _ in range(len(q))]
-    # one pass over the hits (few per query), de-duplicating names (a name and its synonyms)
-    for i, j, v in zip(qi.tolist(), ci.tolist(), sc.tolist(), strict=True):
-        lst = out_names[i]
-        if len(lst) == limit:
-            continue
-        name = names[j]
-        if name not in lst:
-            lst.append(name)
-            out_scores[i].append(round(v, 1))
+    ch = choices(index) if len(q) and limit > 0 else None
+    if ch is not None and len(ch):
+        lengths, order, texts = _prepared(index, ch)
+        qn = normalise(q).fill_null("")
+        q_len = qn.str.len_chars().to_numpy().astype(np.int64)
+        qn = qn.to_list()
+        live = np.flatnonzero(q_len > 0)
+        # queries grouped by length, each group scored against its own length window
+        live = live[np.argsort(q_len[live], kind="stable")]
+        for group in _length_groups(q_len[live]):
+            qi_group = live[group]
+            lo, hi = _window(score_cutoff, q_len[qi_group])
+            a, b = np.searchsorted(lengths, lo, "left"), np.searchsorted(lengths, hi, "right")
+            if a == b:
+                continue
+            scores = process.cdist(
+                [qn[i] for i in qi_group.tolist()],
+                texts[a:b],
+                scorer=fuzz.ratio,
+                processor=None,
+                score_cutoff=score_cutoff,
+                workers=-1,
+                dtype=np.float32,
+            )
+            _collect(index, ch, scores, qi_group, order[a:b], limit, out_names, out_scores)
     return pl.DataFrame({"value": q, "suggestions": out_names, "scores": out_scores}, schema=schema)
 
 
-def _choice_arrays(index: ReferenceIndex, ch: pl.DataFrame) -> tuple[list[str], np.ndarray]:
-    """Choices as a Python list (what rapidfuzz consumes) and names as an array, cached."""
-    return index._cached(
-        "fuzzy_arrays", lambda: (ch.get_column("__text").to_list(), ch.get_column("__name").to_numpy())
-    )
+def _length_groups(lengths: np.ndarray) -> list[np.ndarray]:
+    """Positions of ascending query lengths, grouped into bands a factor 1.5 wide (log scale)."""
+    if not len(lengths):
+        return []
+    band = np.floor(np.log(lengths) / np.log(1.5)).astype(np.int64)
+    cuts = np.flatnonzero(band[1:] != band[:-1]) + 1
+    return np.split(np.arange(len(lengths)), cuts)
+
+
+def _collect(
+    index, ch: Choices, scores: np.ndarray, qi_group: np.ndarray, pos: np.ndarray, limit: int, out_names, out_scores
+):
+    """The best ``limit`` distinct names per query from a (queries x candidates) score matrix."""
+    # scores below the cutoff are 0: the hits are a sparse set, ranked without touching the rest
+    qi, ci = np.nonzero(scores)
+    if not len(qi):
+        return
+    sc = scores[qi, ci]
+    # ties: names before synonyms, then save order (whichever way the candidates were picked)
+    order = np.lexsort((pos[ci], -sc, qi))
+    qi, ci, sc = qi[order], ci[order], sc[order]
+    # keep the best few hits per query (short names can have thousands above the cutoff)
+    starts = np.flatnonzero(np.r_[True, qi[1:] != qi[:-1]])
+    counts = np.diff(np.r_[starts, len(qi)])
+    rank = np.arange(len(qi)) - np.repeat(starts, counts)
+    best = rank < limit * 4
+    qi, ci, sc = qi[best], ci[best], sc[best]
+    rows = ch.rows[pos[ci]]
+    names = index.names.gather(pl.Series(rows)).to_list()
+    # one pass over the hits (few per query), de-duplicating names (a name and its synonyms)
+    for i, name, v in zip(qi_group[qi].tolist(), names, sc.tolist(), strict=True):
+        lst = out_names[i]
+        if len(lst) == limit or name in lst:
+            continue
+        lst.append(name)
+        out_scores[i].append(round(v, 1))

@@ -85,7 +85,7 @@ class InspectResult:
         """Suggestions for the first unmatched values that fit ``budget`` string comparisons."""
         if not self._n_unmatched or not self._index.is_text:
             return
-        n_choices = fuzzy.choices(self._index).height
+        n_choices = len(fuzzy.choices(self._index))
         k = fuzzy.eager_count(self._n_unmatched, n_choices, budget or self._eager_cells)
         done = 0 if self._suggestions is None else self._suggestions.height
         if k > done:

@@ -86,7 +86,8 @@ def sort_hashes(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     packed = h & ~mask
     packed |= np.arange(n, dtype=np.uint64)
     packed.sort()
-    perm = (packed & mask).astype(np.int64)
+    packed_low = packed & mask
+    perm = packed_low.view(np.int64)  # positions < 2^40: same bits as int64
     hs = h[perm]
     down = np.flatnonzero(hs[1:] < hs[:-1])
     if len(down):
@@ -479,12 +480,14 @@ class ReferenceIndex:
         if self.synonyms_field is None:
             return pl.DataFrame(schema={"__row": pl.UInt32, "__name": pl.String, "__synonym": pl.String})
         return (
-            frame.select(pl.col(self.field).alias("__name"), pl.col(self.synonyms_field).alias("__synonym"))
+            frame.lazy()
+            .select(pl.col(self.field).alias("__name"), pl.col(self.synonyms_field).alias("__synonym"))
             .with_row_index("__row", offset=offset)
             .filter(pl.col("__synonym").is_not_null() & (pl.col("__synonym") != "") & pl.col("__name").is_not_null())
             .with_columns(pl.col("__synonym").str.split("|"))
             .explode("__synonym")
             .filter((pl.col("__synonym") != "") & (pl.col("__synonym") != pl.col("__name")))
+            .collect()
         )
 
     def synonym_index(self, case_sensitive: bool) -> HashIndex:
