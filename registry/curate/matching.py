@@ -27,6 +27,7 @@ from typing import Literal
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InvalidArgument, RegistryError
@@ -61,7 +62,14 @@ def lowercase(s: pl.Series) -> pl.Series:
     """
     if len(s) == 0:
         return s
-    return pl.Series(s.name, pc.utf8_lower(s.to_arrow()), dtype=pl.String)
+    arr = s.to_arrow()
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    data = arr.buffers()[2]
+    # ASCII-only text (most identifiers): Arrow's ASCII kernel is ~10x faster and, on ASCII,
+    # the same mapping (A-Z -> a-z)
+    ascii_only = data is None or len(data) == 0 or np.frombuffer(data, dtype=np.uint8).max() < 128
+    return pl.Series(s.name, pc.ascii_lower(arr) if ascii_only else pc.utf8_lower(arr), dtype=pl.String)
 
 
 def hashes(s: pl.Series, seed: int = _SEED) -> np.ndarray:
