@@ -153,6 +153,20 @@ def registry_sizes(measure, bench: Bench, r: int, args, clear_cache) -> None:
             peer_key="from_values",
             note="returns one record per value",
         )
+        measure(
+            "from_values (all exist, warm index)",
+            r,
+            lambda: bt.CellType.from_values(fv_values),
+            cold=False,
+            peer_key="from_values",
+        )
+        measure(
+            "from_values + read every record's name",
+            r,
+            lambda: [rec.name for rec in bt.CellType.from_values(fv_values)],
+            cold=False,
+            note="records are created on first access",
+        )
     measure("lookup() (cold)", r, lambda: bt.CellType.lookup(), peer_key="lookup")
     measure("lookup() (warm)", r, lambda: bt.CellType.lookup(), cold=False)
     lk = bt.CellType.lookup()

@@ -439,3 +439,13 @@ def test_hash_collisions_stay_exact(monkeypatch):
     enc = matching.encode(pl.Series(V))
     assert sorted(enc.values.to_list()) == sorted(set(V))  # colliding inputs kept apart
     assert run() == expected
+
+
+def test_inspect_eager_suggestions_are_few(cells):
+    from registry.curate import fuzzy
+
+    values = [f"T cel{i}" for i in range(fuzzy.EAGER_VALUES + 4)]
+    r = inspect_values(cells, as_values(values))
+    # the log shows a handful of hints: only those are computed before the table is asked for
+    assert r._suggestions.height == fuzzy.EAGER_VALUES
+    assert r.table.get_column("suggestions").null_count() == 0

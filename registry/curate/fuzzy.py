@@ -29,12 +29,14 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from .matching import ReferenceIndex, lowercase
+from .matching import ReferenceIndex, _insert_sorted, lowercase
 
-# ~25 ms on 2 cores: at 10^6 choices that is 1 value, at 10^4 choices 100 values. This
+# ~15 ms on 2 cores: at 10^6 choices that is 1 value, at 10^4 choices 50 values. This
 # is what ``inspect`` spends for its "did you mean" hint; ``InspectResult.table`` spends
 # ``TABLE_CELLS`` (on first access) and ``suggest()`` whatever it is asked for.
-EAGER_CELLS = 1_000_000
+EAGER_CELLS = 500_000
+# the inspect log shows this many "did you mean" hints; no more are computed eagerly
+EAGER_VALUES = 5
 TABLE_CELLS = 20_000_000
 # registries up to this size get suggestions in the inspect log even on a cold cache
 EAGER_RECORDS = 100_000
@@ -128,7 +130,7 @@ def _synonyms_part(index: ReferenceIndex, ex: pl.DataFrame | None = None) -> tup
 
 def _choices(parts: list[tuple[pl.Series, np.ndarray]], n_names: int) -> Choices:
     return Choices(
-        texts=pl.concat([t.alias("text") for t, _ in parts], rechunk=True),
+        texts=pl.concat([t.alias("text") for t, _ in parts], rechunk=False),
         rows=np.concatenate([r for _, r in parts]).astype(np.int64, copy=False),
         n_names=n_names,
     )
@@ -150,8 +152,8 @@ def extended_choices(old: ReferenceIndex, new: ReferenceIndex) -> None:
     """Carry ``old``'s choices over to ``new`` (``old``'s frame plus appended rows).
 
     A fresh build lists [names, synonyms]; after an append that is [old names, new names,
-    old synonyms, new synonyms], assembled from slices. The normalised, length-sorted list
-    is left to be rebuilt on first use.
+    old synonyms, new synonyms], assembled from slices; the normalised, length-sorted list,
+    if built, gets only the new texts merged in (``_insert_prepared``).
     """
     ch = old._memo.get("fuzzy_choices")
     if ch is None or not new.is_text:
@@ -193,14 +195,10 @@ def _insert_prepared(prepared, k: int, n_names: int, added: pl.Series, at: np.nd
     add_len, at, add_texts = add_len[add_order], at[add_order], norm.gather(pl.Series(add_order)).to_list()
     span = np.int64(max(int(order.max(initial=0)), int(at.max())) + 1)
     ins = np.searchsorted(lengths * span + order, add_len * span + at)
-    out_texts: list[str] = []
-    prev = 0
-    for j, i in enumerate(ins.tolist()):  # one slice per new text (a handful per commit)
-        out_texts += texts[prev:i]
-        out_texts.append(add_texts[j])
-        prev = i
-    out_texts += texts[prev:]
-    return np.insert(lengths, ins, add_len), np.insert(order, ins, at), out_texts
+    out_texts = texts.copy()  # older InspectResults may still read the old list
+    for j, (i, text) in enumerate(zip(ins.tolist(), add_texts, strict=True)):  # a handful per commit
+        out_texts.insert(i + j, text)
+    return _insert_sorted(lengths, ins, add_len), _insert_sorted(order, ins, at), out_texts
 
 
 def eager_ok(index: ReferenceIndex) -> bool:
@@ -218,6 +216,11 @@ def eager_count(n_queries: int, n_choices: int, budget: int = EAGER_CELLS) -> in
     if n_choices == 0:
         return 0
     return int(min(n_queries, max(1, budget // n_choices)))
+
+
+def eager_values(n_queries: int, n_choices: int, budget: int = EAGER_CELLS) -> int:
+    """How many values ``inspect`` scores for its log line: within budget, at most ``EAGER_VALUES``."""
+    return min(EAGER_VALUES, eager_count(n_queries, n_choices, budget))
 
 
 def _window(cutoff: float, q_lengths: np.ndarray) -> tuple[int, int]:

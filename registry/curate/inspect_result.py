@@ -82,11 +82,17 @@ class InspectResult:
         return self._idx("unmatched", n)
 
     def _compute_suggestions(self, budget: int | None = None) -> None:
-        """Suggestions for the first unmatched values that fit ``budget`` string comparisons."""
+        """Suggestions for the first unmatched values that fit ``budget`` string comparisons.
+
+        Without a budget: the eager few for the log line (``fuzzy.eager_values``).
+        """
         if not self._n_unmatched or not self._index.is_text:
             return
         n_choices = len(fuzzy.choices(self._index))
-        k = fuzzy.eager_count(self._n_unmatched, n_choices, budget or self._eager_cells)
+        if budget is None:
+            k = fuzzy.eager_values(self._n_unmatched, n_choices, self._eager_cells)
+        else:
+            k = fuzzy.eager_count(self._n_unmatched, n_choices, budget)
         done = 0 if self._suggestions is None else self._suggestions.height
         if k > done:
             queries = self._m.enc.values.gather(self._unmatched_idx(k))
