@@ -45,7 +45,14 @@ def main() -> None:
         peer = {"peer": LAMINDB_CREATE_1E5 * n / 1e5, "peer_name": "LaminDB (scaled)"} if n == 10**5 else {}
         bench.measure("construct n ULabel records", n, construct, repeat=args.repeat, **peer)
         peer = {"peer": LAMINDB_SAVE_1E5, "peer_name": "LaminDB"} if n == 10**5 else {}
-        bench.measure("ln.save(records) bulk, one commit", n, lambda: ln.save(state["records"]), setup=setup, repeat=args.repeat, **peer)
+        bench.measure(
+            "ln.save(records) bulk, one commit",
+            n,
+            lambda: ln.save(state["records"]),
+            setup=setup,
+            repeat=args.repeat,
+            **peer,
+        )
 
     # Latency on the largest registry built above.
     n = sizes(args.max_n)[-1]
@@ -70,11 +77,25 @@ def main() -> None:
         ("get(name=...) latency", lambda i: ln.ULabel.get(name=f"label {picks[i]}")),
         ("get(uid prefix) latency", lambda i: ln.ULabel.get(uids[i][:6])),
     ]:
-        bench.measure(label, n, lambda fn=fn: per_call(fn, 200) * 200, repeat=args.repeat, per=200,
-                      note="per call, 200 random keys", peer=LAMINDB_GET if "name" in label else None, peer_name="LaminDB")
+        bench.measure(
+            label,
+            n,
+            lambda fn=fn: per_call(fn, 200) * 200,
+            repeat=args.repeat,
+            per=200,
+            note="per call, 200 random keys",
+            peer=LAMINDB_GET if "name" in label else None,
+            peer_name="LaminDB",
+        )
     counter = iter(range(10**9))
-    bench.measure("single-record save latency", n, lambda: per_call(lambda i: ln.ULabel(name=f"single {next(counter)}").save(), 20) * 20,
-                  repeat=args.repeat, per=20, note="per call (one Delta commit each)")
+    bench.measure(
+        "single-record save latency",
+        n,
+        lambda: per_call(lambda i: ln.ULabel(name=f"single {next(counter)}").save(), 20) * 20,
+        repeat=args.repeat,
+        per=20,
+        note="per call (one Delta commit each)",
+    )
 
     # Cold open: a new process opens the instance and loads the 10^n-row snapshot.
     code = textwrap.dedent(f"""
@@ -96,9 +117,17 @@ def main() -> None:
 
     for _ in range(args.repeat):
         cold()
-    bench.rows.append({"operation": "cold open + load snapshot (new process)", "n": n, "median_s": float(np.median(opens)),
-                       "min_s": min(opens), "runs": len(opens), "rows_per_s": n / float(np.median(opens)),
-                       "note": f"import registry: {np.median(imports):.2f} s extra"})
+    bench.rows.append(
+        {
+            "operation": "cold open + load snapshot (new process)",
+            "n": n,
+            "median_s": float(np.median(opens)),
+            "min_s": min(opens),
+            "runs": len(opens),
+            "rows_per_s": n / float(np.median(opens)),
+            "note": f"import registry: {np.median(imports):.2f} s extra",
+        }
+    )
     print(f"  cold open {np.median(opens):.3f} s (import {np.median(imports):.3f} s)")
     bench.report()
     shutil.rmtree(root, ignore_errors=True)

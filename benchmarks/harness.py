@@ -82,11 +82,18 @@ class Bench:
             table.add_column(col, justify="right" if col in ("n", "median", "rows/s", "vs peer") else "left")
         for r in self.rows:
             ratio = f"{r['ratio_vs_peer']:.1f}x {r['peer']}" if "ratio_vs_peer" in r else ""
-            table.add_row(r["operation"], f"{r['n']:,}", _fmt_s(r["median_s"]), f"{r['rows_per_s']:,.0f}", ratio, r["note"])
+            table.add_row(
+                r["operation"], f"{r['n']:,}", _fmt_s(r["median_s"]), f"{r['rows_per_s']:,.0f}", ratio, r["note"]
+            )
         Console(width=160).print(table)
         RESULTS.mkdir(exist_ok=True)
         out = RESULTS / f"{self.name}.json"
-        meta = {"suite": self.name, "python": platform.python_version(), "machine": platform.machine(), "when": time.strftime("%Y-%m-%d %H:%M:%S")}
+        meta = {
+            "suite": self.name,
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+        }
         out.write_text(json.dumps({"meta": meta, "rows": self.rows}, indent=2))
         print(f"wrote {out}")
         return out

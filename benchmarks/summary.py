@@ -11,7 +11,12 @@ ORDER = ["storage", "query", "curate", "search"]
 
 def render(suite: str) -> str:
     data = json.loads((RESULTS / f"{suite}.json").read_text())
-    lines = [f"**{suite}** ({data['meta']['when']})", "", "| operation | n | median | vs peer | note |", "|---|---:|---:|---:|---|"]
+    lines = [
+        f"**{suite}** ({data['meta']['when']})",
+        "",
+        "| operation | n | median | vs peer | note |",
+        "|---|---:|---:|---:|---|",
+    ]
     for r in data["rows"]:
         peer = f"{r['ratio_vs_peer']:.1f}× faster than {r['peer']}" if "ratio_vs_peer" in r else ""
         lines.append(f"| {r['operation']} | {r['n']:,} | {_fmt_s(r['median_s'])} | {peer} | {r.get('note', '')} |")

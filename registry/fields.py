@@ -28,6 +28,9 @@ ARROW_TYPES = {
 }
 
 
+_MISSING = object()  # a field value not in a record's __dict__ yet
+
+
 class Field:
     """A stored value of one kind (``str``, ``int``, ``float``, ``bool``, ``datetime``, ``json``)."""
 
@@ -67,13 +70,14 @@ class Field:
         if instance is None:
             return self
         d = instance.__dict__
-        try:
-            return d[self.name]
-        except KeyError:
-            if "_batch" in d:  # a record loaded lazily: fill its values on first access
-                instance._materialize()
-                return d.get(self.name)
-            return None
+        value = d.get(self.name, _MISSING)
+        if value is not _MISSING:
+            return value
+        batch = d.get("_batch")
+        if batch is not None:  # a record loaded lazily: read this one value from its batch
+            value = d[self.name] = batch.value(self.name, d["_row"])
+            return value
+        return None
 
     def __set__(self, instance, value) -> None:
         d = instance.__dict__

@@ -724,20 +724,40 @@ def paused_gc(n: int):
 class _Batch:
     """The Arrow rows behind lazily loaded records; converted to Python columns once, on first use."""
 
-    __slots__ = ("table", "names", "columns", "json_cols")
+    __slots__ = ("table", "names", "columns", "json_cols", "positions")
 
     def __init__(self, cls, table: pa.Table):
         self.table = table
         self.names = table.column_names
+        self.positions = {name: i for i, name in enumerate(self.names)}
         self.columns = None
         self.json_cols = [f.column for f in cls._value_fields() if isinstance(f, JSON) and f.column in self.names]
 
+    def _column(self, pos: int) -> list:
+        """Column ``pos`` as a Python list, converted on first use."""
+        if self.columns is None:
+            self.columns = [None] * len(self.names)
+        col = self.columns[pos]
+        if col is None:
+            with paused_gc(self.table.num_rows):
+                col = self.columns[pos] = list(_pylist(self.table.column(pos)))
+        return col
+
+    def value(self, name: str, i: int):
+        """Row ``i``'s value of column ``name`` (reading one field converts only that column)."""
+        pos = self.positions.get(name)
+        if pos is None:
+            return None
+        v = self._column(pos)[i]
+        if v is not None and name in self.json_cols:
+            v = json.loads(v)
+        return v
+
     def fill(self, d: dict, i: int) -> None:
         """Put row ``i``'s values into a record's ``__dict__`` (which holds no field values yet)."""
-        if self.columns is None:
-            with paused_gc(self.table.num_rows):
-                self.columns = [list(_pylist(self.table.column(c))) for c in self.names]
-            self.table = None
+        if self.columns is None or None in self.columns:
+            for pos in range(len(self.names)):
+                self._column(pos)
         d.update(zip(self.names, [col[i] for col in self.columns]))
         for c in self.json_cols:
             if d[c] is not None:

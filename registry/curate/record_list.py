@@ -49,6 +49,16 @@ class RecordList(UserList):
     def data(self, value: list) -> None:
         self._data, self._pending = value, None
 
+    # UserList leaves these to Sequence's index-by-index defaults; a list does them in C
+    def __iter__(self):
+        return iter(self.data)
+
+    def __reversed__(self):
+        return reversed(self.data)
+
+    def __contains__(self, item) -> bool:
+        return item in self.data
+
     def __len__(self) -> int:
         return self._pending.n if self._data is None else len(self._data)
 
