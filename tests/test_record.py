@@ -281,3 +281,23 @@ def test_mixed_save_failure_names_what_already_landed(instance):
     with pytest.raises(IntegrityError, match=r"the Transform records in this call were already saved"):
         ln.save([ln.Transform(key="t.py"), ln.ULabel(name="taken")])
     assert ln.Transform.filter(key="t.py").count() == 1
+
+
+def test_reading_one_field_of_a_lazy_record_reads_only_that_column(instance):
+    ln.save([Sample(name=f"s{i}", count=i, meta={"i": i}) for i in range(20)])
+    records = Sample.filter(name__startswith="s").order_by("id").list()
+    r = records[3]
+    assert r.name == "s3" and r.meta == {"i": 3}  # JSON decoded on a single-field read
+    assert "_batch" in r.__dict__ and "count" not in r.__dict__  # the rest is not filled
+    batch = r.__dict__["_batch"]
+    converted = {name for name, col in zip(batch.names, batch.columns, strict=True) if col is not None}
+    assert converted == {"name", "meta"}
+    version = Sample._table_version()
+    ln.save(records)  # reading changes nothing: nothing to write
+    assert Sample._table_version() == version
+    r.count = 99  # a write fills the record first
+    assert "_batch" not in r.__dict__ and r.name == "s3" and r.meta == {"i": 3}
+    r.save()
+    got = Sample.get(name="s3")
+    assert (got.count, got.meta, got.name) == (99, {"i": 3}, "s3")
+    assert records[4].count == 4 and records[4].ratio is None
