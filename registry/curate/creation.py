@@ -51,12 +51,13 @@ def from_values(
     """
     sc = resolve(scope, organism=organism, source=source)
     fname = sc.field(field)
+    use_syn = fname == sc.schema.name_field and sc.has_field("synonyms")
+    index = sc.index(fname, "synonyms" if use_syn else None)
+    index.prefetch(casing=True, synonyms=use_syn)
     vals = as_values(values, sc.kind(fname), field_label=f"{sc.model.__name__}.{fname}")
     series = vals.series
     if series.dtype == pl.String:
         series = series.set(series == "", None)  # empty strings are not identifiers
-    use_syn = fname == sc.schema.name_field and sc.has_field("synonyms")
-    index = sc.index(fname, "synonyms" if use_syn else None)
     enc = encode(series)
     if len(enc) == 0:
         return RecordList()

@@ -235,7 +235,7 @@ def _window(cutoff: float, q_lengths: np.ndarray) -> tuple[int, int]:
 
 def _lowered_texts(index: ReferenceIndex) -> pl.Series | None:
     """``choices(index).texts`` lower-cased, from the casing/synonym indexes when both are built."""
-    memo = index._memo
+    memo = index._settled()
     lower, syn = memo.get("lower"), memo.get(("synonyms", False))
     if lower is None or (index.synonyms_field is not None and syn is None):
         return None

@@ -22,6 +22,8 @@ error); two different reference keys never share the first hash (the index re-se
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -122,8 +124,24 @@ class Encoded:
     values: pl.Series
     hashes: np.ndarray
     first: np.ndarray
-    codes: np.ndarray
+    _codes: np.ndarray | None
     _hashes2: np.ndarray | None = None
+    # how to compute ``codes`` when first asked (inspect and from_values never ask):
+    # the sorting permutation, the group starts in sorted order, the non-null positions, n
+    _lazy: tuple | None = None
+
+    @property
+    def codes(self) -> np.ndarray:
+        if self._codes is None:
+            perm, boundary, positions, n = self._lazy
+            inv = np.empty(len(perm), dtype=np.int64)
+            inv[perm] = np.cumsum(boundary) - 1
+            if positions is not None:
+                codes = np.full(n, -1, dtype=np.int64)
+                codes[positions] = inv
+                inv = codes
+            self._codes, self._lazy = inv, None
+        return self._codes
 
     def hashes2(self) -> np.ndarray:
         """The confirming hash (seed ``_SEED2``) of each distinct value."""
@@ -184,8 +202,6 @@ def encode(s: pl.Series) -> Encoded:
     boundary[0] = True
     np.not_equal(hs[1:], hs[:-1], out=boundary[1:])
     starts = np.flatnonzero(boundary)
-    inv = np.empty(m, dtype=np.int64)
-    inv[perm] = np.cumsum(boundary) - 1
     first = perm[starts]  # equal hashes are in position order
     values = sv.gather(first)
     if len(starts) < m:
@@ -193,19 +209,15 @@ def encode(s: pl.Series) -> Encoded:
         # group's representative costs a string gather; an independent second hash that is
         # constant within every group is ~3x cheaper and only fooled by a double collision
         # (probability ~ n^2 / 2^129). Lookups into reference keys always compare strings.
-        h2 = hashes(sv, _SEED2)
-        h2_first = h2[first]
-        if not np.array_equal(h2, h2_first[inv]):
+        h2s = hashes(sv, _SEED2)[perm]
+        if (h2s[1:] != h2s[:-1])[~boundary[1:]].any():
             return _encode_exact(s)  # two different values share a hash: do it the slow way
+        h2_first = h2s[starts]
     else:
         h2_first = None
     if positions is not None:
-        codes = np.full(n, -1, dtype=np.int64)
-        codes[positions] = inv
         first = positions[first]
-    else:
-        codes = inv
-    return Encoded(values, hs[starts], first.astype(np.int64), codes, h2_first)
+    return Encoded(values, hs[starts], first, None, h2_first, (perm, boundary, positions, n))
 
 
 def _encode_exact(s: pl.Series) -> Encoded:
@@ -404,6 +416,21 @@ def _insert_sorted(arr: np.ndarray, at: np.ndarray, values: np.ndarray) -> np.nd
     return out
 
 
+# -- background builds ---------------------------------------------------------------------
+# references at least this large get their indexes built on background threads (prefetch)
+PREFETCH_ROWS = 50_000
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="registry-index")
+        return _POOL
+
+
 # -- the reference --------------------------------------------------------------------------
 class ReferenceIndex:
     """Lookup structures over one field (and optionally its synonyms) of a reference table.
@@ -463,7 +490,36 @@ class ReferenceIndex:
         if value is None:
             value = build()
             self._memo[key] = value
+        elif isinstance(value, Future):  # built in the background (``prefetch``)
+            value = self._memo[key] = value.result()
         return value
+
+    def _settled(self) -> dict:
+        """The memo, with every background build finished (for code that reads it directly)."""
+        for key, value in list(self._memo.items()):
+            if isinstance(value, Future):
+                self._memo[key] = value.result()
+        return self._memo
+
+    def prefetch(self, *, casing: bool = False, synonyms: bool = False, case_sensitive: bool = False) -> None:
+        """Start building the structures a call will need on background threads.
+
+        The caller meanwhile turns its input into distinct values (``encode``); the builds
+        (numpy sorts, Arrow and polars kernels) release the GIL, so on a cold index of 10^6
+        records they overlap with that work and with each other instead of running one after
+        another. Only for large references; a structure already built or started is skipped.
+        Errors surface where the structure is first used, as without prefetching.
+        """
+        if len(self) < PREFETCH_ROWS or not self.is_text:
+            return
+        jobs = [("names", lambda: HashIndex(self.names))]
+        if synonyms and self.synonyms_field is not None:  # the longest build goes first
+            jobs.append((("synonyms", case_sensitive), lambda: self._build_synonyms(case_sensitive)))
+        if casing:
+            jobs.append(("lower", lambda: HashIndex(lowercase(self.names))))
+        for key, build in jobs:
+            if key not in self._memo:
+                self._memo[key] = _pool().submit(build)
 
     # -- derived structures ----------------------------------------------------------------
     def name_index(self) -> HashIndex:
@@ -500,15 +556,14 @@ class ReferenceIndex:
 
     def synonym_index(self, case_sensitive: bool) -> HashIndex:
         """Synonym (lower-cased unless ``case_sensitive``) -> owning record's row, save order."""
+        return self._cached(("synonyms", case_sensitive), lambda: self._build_synonyms(case_sensitive))
 
-        def build():
-            ex = self.exploded_synonyms()
-            keys = ex.get_column("__synonym")
-            if not case_sensitive:
-                keys = lowercase(keys)
-            return HashIndex(keys, ex.get_column("__row").to_numpy().astype(np.int64))
-
-        return self._cached(("synonyms", case_sensitive), build)
+    def _build_synonyms(self, case_sensitive: bool) -> HashIndex:
+        ex = self.exploded_synonyms()
+        keys = ex.get_column("__synonym")
+        if not case_sensitive:
+            keys = lowercase(keys)
+        return HashIndex(keys, ex.get_column("__row").to_numpy().astype(np.int64))
 
     # -- following appends -------------------------------------------------------------------
     def extended(self, frame: pl.DataFrame) -> ReferenceIndex | None:
@@ -524,6 +579,7 @@ class ReferenceIndex:
         n_old = len(self)
         if frame.height < n_old or frame.columns != self.frame.columns or frame.dtypes != self.frame.dtypes:
             return None
+        self._settled()
         out = ReferenceIndex(frame, self.field, self.synonyms_field)
         tail = frame.slice(n_old)
         if tail.height == 0:

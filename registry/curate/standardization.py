@@ -296,10 +296,11 @@ def standardize(
     if syn_name is not None and syn_name != "synonyms" and not sc.has_field(syn_name):
         sc.field(syn_name)  # raises FieldError with a did-you-mean
     use_syn = bool(syn_name) and fname == sc.schema.name_field and sc.has_field(syn_name) and syn_name != fname
+    index = sc.index(fname, syn_name if use_syn else None)
+    index.prefetch(casing=not case_sensitive, synonyms=use_syn, case_sensitive=case_sensitive)
     vals = as_values(values, sc.kind(fname), field_label=f"{sc.model.__name__}.{fname}")
     if len(vals) == 0:
         return {} if return_mapper else []
-    index = sc.index(fname, syn_name if use_syn else None)
     outcome = standardize_values(
         index,
         vals,

@@ -117,8 +117,9 @@ def validate(scope, values, field=None, *, mute: bool = False, organism=None, so
     """
     sc = resolve(scope, organism=organism, source=source)
     fname = sc.field(field)
-    vals = as_values(values, sc.kind(fname), field_label=f"{sc.model.__name__}.{fname}")
     index = sc.index(fname)
+    index.prefetch()
+    vals = as_values(values, sc.kind(fname), field_label=f"{sc.model.__name__}.{fname}")
     if len(vals) == 0:
         if not mute:
             logger.warning("input has zero length")
@@ -160,9 +161,10 @@ def inspect(scope, values, field=None, *, mute: bool = False, organism=None, sou
     """
     sc = resolve(scope, organism=organism, source=source)
     fname = sc.field(field)
-    vals = as_values(values, sc.kind(fname), field_label=f"{sc.model.__name__}.{fname}")
     use_syn = fname == sc.schema.name_field and sc.has_field("synonyms")
     index = sc.index(fname, "synonyms" if use_syn else None)
+    index.prefetch(casing=True, synonyms=use_syn)
+    vals = as_values(values, sc.kind(fname), field_label=f"{sc.model.__name__}.{fname}")
     if len(vals) == 0 and not mute:
         logger.warning("input has zero length")
     elif len(index) == 0 and not mute:
