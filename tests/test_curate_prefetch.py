@@ -50,7 +50,7 @@ def test_prefetched_builds_give_the_same_results(cells, monkeypatch):
 
     monkeypatch.setattr(ReferenceIndex, "prefetch", spy)
     assert _everything() == plain
-    assert {"names", "lower", ("synonyms", False)} <= set(started)  # the background path ran
+    assert {"names", "exploded", "lower", ("synonyms", False)} <= set(started)  # the background path ran
 
 
 def test_a_failing_background_build_raises_where_it_is_used(monkeypatch):

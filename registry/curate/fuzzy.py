@@ -235,13 +235,12 @@ def _window(cutoff: float, q_lengths: np.ndarray) -> tuple[int, int]:
 
 def _lowered_texts(index: ReferenceIndex) -> pl.Series | None:
     """``choices(index).texts`` lower-cased, from the casing/synonym indexes when both are built."""
-    memo = index._settled()
-    lower, syn = memo.get("lower"), memo.get(("synonyms", False))
+    lower, syn = index._resolved("lower"), index._resolved(("synonyms", False))
     if lower is None or (index.synonyms_field is not None and syn is None):
         return None
     names = index.names
-    keys = lower.keys.filter(names.is_not_null() & (names != ""))
-    return pl.concat([keys, syn.keys]) if syn is not None else keys
+    lowered = lower.keys.filter(names.is_not_null() & (names != ""))
+    return pl.concat([lowered, syn.keys]) if syn is not None else lowered
 
 
 def _prepared(index: ReferenceIndex, ch: Choices) -> tuple[np.ndarray, np.ndarray, list[str]]:

@@ -494,6 +494,13 @@ class ReferenceIndex:
             value = self._memo[key] = value.result()
         return value
 
+    def _resolved(self, key):
+        """The memo entry ``key`` (None if absent), waiting for it if it is being built."""
+        value = self._memo.get(key)
+        if isinstance(value, Future):
+            value = self._memo[key] = value.result()
+        return value
+
     def _settled(self) -> dict:
         """The memo, with every background build finished (for code that reads it directly)."""
         for key, value in list(self._memo.items()):
@@ -507,16 +514,21 @@ class ReferenceIndex:
         The caller meanwhile turns its input into distinct values (``encode``); the builds
         (numpy sorts, Arrow and polars kernels) release the GIL, so on a cold index of 10^6
         records they overlap with that work and with each other instead of running one after
-        another. Only for large references; a structure already built or started is skipped.
-        Errors surface where the structure is first used, as without prefetching.
+        another. Two workers take the jobs in the order the matchers need them (a job may
+        wait only for jobs queued before it). Only for large references; a structure
+        already built or started is skipped. Errors surface where the structure is first
+        used, as without prefetching.
         """
         if len(self) < PREFETCH_ROWS or not self.is_text:
             return
+        syn = synonyms and self.synonyms_field is not None
         jobs = [("names", lambda: HashIndex(self.names))]
-        if synonyms and self.synonyms_field is not None:  # the longest build goes first
-            jobs.append((("synonyms", case_sensitive), lambda: self._build_synonyms(case_sensitive)))
+        if syn:
+            jobs.append(("exploded", lambda: self._explode(self.frame, 0)))
         if casing:
             jobs.append(("lower", lambda: HashIndex(lowercase(self.names))))
+        if syn:
+            jobs.append((("synonyms", case_sensitive), lambda: self._build_synonyms(case_sensitive)))
         for key, build in jobs:
             if key not in self._memo:
                 self._memo[key] = _pool().submit(build)
