@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import Future
-
 import numpy as np
 import polars as pl
 import pytest
@@ -12,7 +10,7 @@ from lamindb_cells import OBSERVED_CELLS
 import registry as ln
 import registry.bio as bt
 from registry.curate import matching
-from registry.curate.matching import ReferenceIndex
+from registry.curate.matching import Background, ReferenceIndex
 from registry.curate.scope import clear_cache
 
 VALUES = ["T cell", "T-cell", "t cell", "T LYMPHOCYTE", "foo", "NK", "shared syn", "nk cell", None, "", "B cell"]
@@ -46,7 +44,7 @@ def test_prefetched_builds_give_the_same_results(cells, monkeypatch):
 
     def spy(self, **kw):
         original(self, **kw)
-        started.extend(k for k, v in self._memo.items() if isinstance(v, Future))
+        started.extend(k for k, v in self._memo.items() if isinstance(v, Background))
 
     monkeypatch.setattr(ReferenceIndex, "prefetch", spy)
     assert _everything() == plain
@@ -74,9 +72,41 @@ def test_extension_waits_for_background_builds(monkeypatch):
     index.prefetch(casing=True, synonyms=True)
     full = pl.concat([ref, pl.DataFrame({"name": ["C"], "synonyms": ["z"]})])
     ext = index.extended(full)
-    assert not any(isinstance(v, Future) for v in ext._memo.values())
+    assert not any(isinstance(v, Background) for v in ext._memo.values())
     fresh = ReferenceIndex(full, "name", "synonyms")
     q = pl.Series(["c", "Z", "y", "a"])
     for name in ("lower_index", "name_index"):
         assert np.array_equal(getattr(ext, name)().find(q), getattr(fresh, name)().find(q))
     assert np.array_equal(ext.synonym_index(False).find(q), fresh.synonym_index(False).find(q))
+
+
+def test_a_forked_child_builds_what_the_parent_was_building(monkeypatch):
+    import multiprocessing as mp
+    import threading
+
+    monkeypatch.setattr(matching, "PREFETCH_ROWS", 0)
+    release = threading.Event()
+    index = ReferenceIndex(pl.DataFrame({"name": ["a", "B"]}), "name")
+
+    def slow_lower(s):
+        release.wait(10)  # the parent's background build is still running when we fork
+        return s.str.to_lowercase()
+
+    monkeypatch.setattr(matching, "lowercase", slow_lower)
+    index.prefetch(casing=True)
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+
+    def child():
+        matching.lowercase = lambda s: s.str.to_lowercase()
+        queue.put(index.lower_index().find(pl.Series(["b"])).tolist())
+
+    proc = ctx.Process(target=child)
+    proc.start()
+    try:
+        assert queue.get(timeout=20) == [1]
+    finally:
+        release.set()
+        proc.join(20)
+    assert proc.exitcode == 0
+    assert index.lower_index().find(pl.Series(["b"])).tolist() == [1]

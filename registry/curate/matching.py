@@ -22,8 +22,9 @@ error); two different reference keys never share the first hash (the index re-se
 
 from __future__ import annotations
 
+import os
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -431,6 +432,38 @@ def _pool() -> ThreadPoolExecutor:
         return _POOL
 
 
+def _forget_pool() -> None:
+    """In a forked child the parent's worker threads do not exist: start a new pool on demand."""
+    global _POOL, _POOL_LOCK
+    _POOL, _POOL_LOCK = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+class Background:
+    """A structure being built on the pool; ``result()`` waits for it.
+
+    In a process forked while the build was running, the build never finishes there, so
+    ``result()`` builds it on the calling thread instead.
+    """
+
+    __slots__ = ("future", "build", "pid")
+
+    def __init__(self, build):
+        self.build, self.pid = build, os.getpid()
+        self.future = _pool().submit(build)
+
+    def done(self) -> bool:
+        return self.future.done()
+
+    def result(self):
+        if self.pid != os.getpid() and not self.future.done():
+            return self.build()
+        return self.future.result()
+
+
 # -- the reference --------------------------------------------------------------------------
 class ReferenceIndex:
     """Lookup structures over one field (and optionally its synonyms) of a reference table.
@@ -490,21 +523,21 @@ class ReferenceIndex:
         if value is None:
             value = build()
             self._memo[key] = value
-        elif isinstance(value, Future):  # built in the background (``prefetch``)
+        elif isinstance(value, Background):  # built in the background (``prefetch``)
             value = self._memo[key] = value.result()
         return value
 
     def _resolved(self, key):
         """The memo entry ``key`` (None if absent), waiting for it if it is being built."""
         value = self._memo.get(key)
-        if isinstance(value, Future):
+        if isinstance(value, Background):
             value = self._memo[key] = value.result()
         return value
 
     def _settled(self) -> dict:
         """The memo, with every background build finished (for code that reads it directly)."""
         for key, value in list(self._memo.items()):
-            if isinstance(value, Future):
+            if isinstance(value, Background):
                 self._memo[key] = value.result()
         return self._memo
 
@@ -531,7 +564,7 @@ class ReferenceIndex:
             jobs.append((("synonyms", case_sensitive), lambda: self._build_synonyms(case_sensitive)))
         for key, build in jobs:
             if key not in self._memo:
-                self._memo[key] = _pool().submit(build)
+                self._memo[key] = Background(build)
 
     # -- derived structures ----------------------------------------------------------------
     def name_index(self) -> HashIndex:
