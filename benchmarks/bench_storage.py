@@ -34,12 +34,12 @@ def main() -> None:
     for n in sizes(args.max_n):
         names = [f"label {i}" for i in range(n)]
 
-        def setup():
+        def setup(n=n, names=names):
             path = root / f"bulk-{n}-{time.perf_counter_ns()}"
             ln.init(path)
             state["records"] = [ln.ULabel(name=x) for x in names]
 
-        def construct():
+        def construct(names=names):
             state["built"] = [ln.ULabel(name=x) for x in names]
 
         peer = {"peer": LAMINDB_CREATE_1E5 * n / 1e5, "peer_name": "LaminDB (scaled)"} if n == 10**5 else {}

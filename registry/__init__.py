@@ -42,7 +42,7 @@ def __getattr__(name):
     raise AttributeError(f"module 'registry' has no attribute '{name}'")
 
 
-from . import bio  # noqa: E402  (registers the bio registries so relations resolve)
+from . import bio  # noqa: E402, F401  (registers the bio registries so relations resolve)
 
 __all__ = [
     "Artifact",

@@ -8,7 +8,7 @@ parallel ``DoesNotExist`` hierarchies; here there is exactly one).
 from __future__ import annotations
 
 import difflib
-from typing import Iterable
+from collections.abc import Iterable
 
 
 class RegistryError(Exception):

@@ -758,7 +758,7 @@ class _Batch:
         if self.columns is None or None in self.columns:
             for pos in range(len(self.names)):
                 self._column(pos)
-        d.update(zip(self.names, [col[i] for col in self.columns]))
+        d.update(zip(self.names, [col[i] for col in self.columns], strict=True))
         for c in self.json_cols:
             if d[c] is not None:
                 d[c] = json.loads(d[c])
@@ -830,7 +830,7 @@ def _save_group(cls: type[Record], records: list[Record]) -> None:
     ids = result.ids.tolist()
     uids = result.uids.tolist() if result.uids is not None else [None] * len(new)
     has_user = user_id is not None
-    for r, i, u in zip(new, ids, uids):
+    for r, i, u in zip(new, ids, uids, strict=True):
         d = r.__dict__
         d["id"] = i
         d["uid"] = u

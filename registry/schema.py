@@ -7,8 +7,9 @@ without an instance.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Mapping
+from typing import Literal
 
 # Value kinds a column can hold, and relation kinds that have no column of their own.
 ValueKind = Literal["str", "int", "float", "bool", "datetime", "json"]

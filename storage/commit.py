@@ -26,7 +26,9 @@ class MissingRows(LookupError):
 
     def __init__(self, table: str, ids: np.ndarray):
         self.table, self.ids = table, ids
-        super().__init__(f"{table} has no rows with id {', '.join(map(str, ids[:5].tolist()))}; they were deleted or never saved")
+        super().__init__(
+            f"{table} has no rows with id {', '.join(map(str, ids[:5].tolist()))}; they were deleted or never saved"
+        )
 
 
 class ConstraintViolation(ValueError):
@@ -93,7 +95,7 @@ def commit(
         parts.append(_conform(updates, schema))
     written = pa.concat_tables(parts) if parts else schema.empty_table()
 
-    replaced = np.asarray(int_values(written.column("id"))[len(new_ids):], dtype=np.int64)
+    replaced = np.asarray(int_values(written.column("id"))[len(new_ids) :], dtype=np.int64)
     deleted = np.asarray(delete_ids if delete_ids is not None else [], dtype=np.int64)
     touched = np.concatenate([replaced, deleted])
     if len(touched):
@@ -106,7 +108,7 @@ def commit(
     stored = written.append_column(REV, pa.array(np.full(written.num_rows, rev), pa.int64()))
     stored = stored.append_column(DELETED, pa.array(np.zeros(written.num_rows, bool)))
     if len(deleted):
-        tomb = {name: pa.nulls(len(deleted), f.type) for name, f in zip(schema.names, schema)}
+        tomb = {name: pa.nulls(len(deleted), f.type) for name, f in zip(schema.names, schema, strict=True)}
         tomb["id"] = pa.array(deleted, pa.int64())
         tomb[REV] = pa.array(np.full(len(deleted), rev), pa.int64())
         tomb[DELETED] = pa.array(np.ones(len(deleted), bool))
@@ -125,8 +127,9 @@ def commit(
         keep = pc.invert(pc.is_in(snapshot.column("id"), pa.array(removed, pa.int64())))
         merged = pa.concat_tables([snapshot.filter(keep), written])
         merged = live_rows(
-            merged.append_column(REV, pa.array(np.zeros(merged.num_rows, np.int64)))
-            .append_column(DELETED, pa.array(np.zeros(merged.num_rows, bool))),
+            merged.append_column(REV, pa.array(np.zeros(merged.num_rows, np.int64))).append_column(
+                DELETED, pa.array(np.zeros(merged.num_rows, bool))
+            ),
             schema,
         )
     else:
@@ -144,7 +147,10 @@ def _conform(t: pa.Table, schema: pa.Schema) -> pa.Table:
     unknown = set(t.column_names) - set(schema.names)
     if unknown:
         raise KeyError(f"unknown columns {sorted(unknown)}; the table has {schema.names}")
-    cols = [t.column(n) if n in t.column_names else pa.nulls(t.num_rows, f.type) for n, f in zip(schema.names, schema)]
+    cols = [
+        t.column(n) if n in t.column_names else pa.nulls(t.num_rows, f.type)
+        for n, f in zip(schema.names, schema, strict=True)
+    ]
     return pa.table(cols, names=schema.names).cast(schema)
 
 
@@ -186,7 +192,9 @@ def _clashes(values: pa.Array, table: Table, column: str) -> pa.Array | None:
     return pa.array(mask)
 
 
-def _in_existing(values: pa.Array, table: Table, column: str, exclude_ids: np.ndarray | None = None) -> np.ndarray | None:
+def _in_existing(
+    values: pa.Array, table: Table, column: str, exclude_ids: np.ndarray | None = None
+) -> np.ndarray | None:
     """Mask of ``values`` present in the table's ``column`` (None when none are), choosing the cheap way:
     hash-index probes for a few values, a scan against a small set, or a polars semi-join."""
     snapshot = table.snapshot()

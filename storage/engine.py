@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 
 if TYPE_CHECKING:
@@ -35,7 +34,9 @@ class Engine:
         self._indexed: set[tuple[str, str]] = set()
         self._lock = threading.RLock()
 
-    def execute(self, sql: str, params: list | tuple | None = None, tables: Mapping[str, pa.Table | pa.Array] | None = None) -> pa.Table:
+    def execute(
+        self, sql: str, params: list | tuple | None = None, tables: Mapping[str, pa.Table | pa.Array] | None = None
+    ) -> pa.Table:
         """Run ``sql`` with ``params``; ``tables`` are Arrow data registered for this query only."""
         with self._lock:
             self._sync(sql)

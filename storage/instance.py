@@ -63,9 +63,7 @@ class Instance:
         marker = root / "instance.json"
         if not marker.exists():
             if not create or read_only:
-                raise InstanceNotFound(
-                    f"no registry instance at '{root}'; create one with registry.init('{root}')"
-                )
+                raise InstanceNotFound(f"no registry instance at '{root}'; create one with registry.init('{root}')")
             (root / "tables").mkdir(parents=True, exist_ok=True)
             with FileLock(str(root / ".writer.lock")):
                 if not marker.exists():
@@ -185,7 +183,11 @@ class Instance:
             snap = table.snapshot()
             max_id = int(int_values(snap.column("id")).max()) if snap.num_rows else 0
             next_id = max(int(entry.get("next_id", 1)), max_id + 1)
-            ids = None if delete_ids is None else np.asarray(list(delete_ids) if not isinstance(delete_ids, np.ndarray) else delete_ids, np.int64)
+            ids = (
+                None
+                if delete_ids is None
+                else np.asarray(list(delete_ids) if not isinstance(delete_ids, np.ndarray) else delete_ids, np.int64)
+            )
             result, next_id = commit(table, inserts=inserts, updates=updates, delete_ids=ids, next_id=next_id)
             if table.file_count > COMPACT_THRESHOLD:
                 self._compact(table)

@@ -167,7 +167,10 @@ def _read_files(files: list[str], schema: pa.Schema) -> pa.Table:
     for f in files:
         t = pq.ParquetFile(_local(f)).read()
         if t.schema != schema:
-            cols = [t.column(n) if n in t.column_names else pa.nulls(t.num_rows, fld.type) for n, fld in zip(schema.names, schema)]
+            cols = [
+                t.column(n) if n in t.column_names else pa.nulls(t.num_rows, fld.type)
+                for n, fld in zip(schema.names, schema, strict=True)
+            ]
             t = pa.table(cols, names=schema.names).cast(schema)
         parts.append(t)
     return pa.concat_tables(parts)

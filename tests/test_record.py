@@ -234,7 +234,7 @@ def test_errors_share_one_root():
 
 def test_missing_attribute_suggests(instance):
     with pytest.raises(FieldError, match="did you mean 'name'"):
-        ln.ULabel(name="x").nmae
+        ln.ULabel(name="x").nmae  # noqa: B018 (the access is what raises)
 
 
 def test_saving_a_record_deleted_elsewhere_fails_cleanly(instance):
