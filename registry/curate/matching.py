@@ -11,13 +11,16 @@ LaminDB's (lamin-utils ``map_synonyms``):
    own name dropped; when one synonym belongs to several records ``keep`` picks the first or
    last saved, or (``keep=False``) all of them.
 
-How it is fast: inputs are reduced to their distinct values with 64-bit hashes (one
-``argsort``), and every lookup is a ``searchsorted`` of *sorted* query hashes into the
+How it is fast: inputs are reduced to their distinct values with 64-bit hashes (one sort,
+``sort_hashes``), and every lookup is a ``searchsorted`` of *sorted* query hashes into the
 *sorted* hashes of the reference keys (cached per snapshot), which walks both arrays in
 order instead of probing a hash table at random. A hit is confirmed by a second,
 independently seeded 64-bit hash, so a wrong match needs two simultaneous 64-bit
 collisions (~10^-27 for 10^6 values against 10^6 keys, far below the odds of a memory
 error); two different reference keys never share the first hash (the index re-seeds).
+Case folding is Arrow's (``lowercase``: ASCII kernel for ASCII text). On a large reference
+the indexes a call needs are built on two background threads while the caller encodes its
+input (``ReferenceIndex.prefetch``).
 """
 
 from __future__ import annotations
