@@ -110,3 +110,16 @@ def test_a_forked_child_builds_what_the_parent_was_building(monkeypatch):
         proc.join(20)
     assert proc.exitcode == 0
     assert index.lower_index().find(pl.Series(["b"])).tolist() == [1]
+
+
+def test_validate_and_inspect_share_one_cached_index(cells):
+    from registry.curate import scope
+
+    clear_cache()
+    bt.CellType.validate(VALUES, mute=True)
+    assert len(scope._INDEX_CACHE) == 1
+    (entry,) = scope._INDEX_CACHE.values()
+    built = entry.index._memo["names"]
+    bt.CellType.inspect(VALUES, mute=True)
+    bt.CellType.standardize(VALUES, mute=True)
+    assert len(scope._INDEX_CACHE) == 1 and entry.index._resolved("names") is built

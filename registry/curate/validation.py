@@ -117,7 +117,9 @@ def validate(scope, values, field=None, *, mute: bool = False, organism=None, so
     """
     sc = resolve(scope, organism=organism, source=source)
     fname = sc.field(field)
-    index = sc.index(fname)
+    # the same cached index inspect/standardize/from_values use (validate reads only its
+    # exact-name part), so whichever call comes first builds it for all of them
+    index = sc.index(fname, "synonyms" if _uses_synonyms(sc, fname) else None)
     index.prefetch()
     vals = as_values(values, sc.kind(fname), field_label=f"{sc.model.__name__}.{fname}")
     if len(vals) == 0:
@@ -134,6 +136,11 @@ def validate(scope, values, field=None, *, mute: bool = False, organism=None, so
         if not mute:
             _log_validation(validation_stats(vals, enc, ok), fname, sc)
     return flags[0] if vals.scalar else flags
+
+
+def _uses_synonyms(sc, field: str) -> bool:
+    """LaminDB consults synonyms only for the registry's name field, when it has synonyms."""
+    return field == sc.schema.name_field and sc.has_field("synonyms")
 
 
 def _log_validation(st: ValidationStats, field: str, sc) -> None:
@@ -161,7 +168,7 @@ def inspect(scope, values, field=None, *, mute: bool = False, organism=None, sou
     """
     sc = resolve(scope, organism=organism, source=source)
     fname = sc.field(field)
-    use_syn = fname == sc.schema.name_field and sc.has_field("synonyms")
+    use_syn = _uses_synonyms(sc, fname)
     index = sc.index(fname, "synonyms" if use_syn else None)
     index.prefetch(casing=True, synonyms=use_syn)
     vals = as_values(values, sc.kind(fname), field_label=f"{sc.model.__name__}.{fname}")
