@@ -123,3 +123,16 @@ def test_validate_and_inspect_share_one_cached_index(cells):
     bt.CellType.inspect(VALUES, mute=True)
     bt.CellType.standardize(VALUES, mute=True)
     assert len(scope._INDEX_CACHE) == 1 and entry.index._resolved("names") is built
+
+
+def test_concurrent_calls_on_a_cold_cache_agree(cells, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    clear_cache()
+    want = _everything()
+    monkeypatch.setattr(matching, "PREFETCH_ROWS", 0)
+    for _ in range(3):
+        clear_cache()
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(lambda _: _everything(), range(4)))
+        assert all(r == want for r in results)
