@@ -71,16 +71,35 @@ def naive(ref: pl.DataFrame, values, case_sensitive=False, keep="first"):
     return out
 
 
-@settings(max_examples=80, deadline=None)
-@given(st.data())
-def test_standardize_matches_naive_model(data):
+def _standardize_against_naive(data, *, background: bool) -> None:
+    """Draw a reference, values and options; standardize must agree with ``naive``."""
+    from registry.curate import matching
+
     ref = data.draw(reference())
     values = data.draw(values_for(ref))
     case_sensitive = data.draw(st.booleans())
     keep = data.draw(st.sampled_from(["first", "last", False]))
     index = ReferenceIndex(ref, "name", "synonyms")
+    if background:  # every size prefetches (hypothesis forbids function-scoped fixtures)
+        saved, matching.PREFETCH_ROWS = matching.PREFETCH_ROWS, 0
+        try:
+            index.prefetch(casing=not case_sensitive, synonyms=True, case_sensitive=case_sensitive)
+        finally:
+            matching.PREFETCH_ROWS = saved
     got = standardize_values(index, as_values(values), case_sensitive=case_sensitive, keep=keep).result
     assert got == naive(ref, values, case_sensitive, keep)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.data())
+def test_standardize_matches_naive_model(data):
+    _standardize_against_naive(data, background=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_standardize_with_background_builds_matches_naive_model(data):
+    _standardize_against_naive(data, background=True)
 
 
 @settings(max_examples=80, deadline=None)
@@ -133,23 +152,3 @@ def test_fuzzy_normalise_equals_the_regex_definition(texts):
     assert normalise(lowercase(s), lowered=True).to_list() == want.to_list()
     if len(s) > 1:  # a slice (Arrow offset) normalises the same
         assert normalise(s.slice(1)).to_list() == want.to_list()[1:]
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.data())
-def test_standardize_with_background_builds_matches_naive_model(data):
-    from registry.curate import matching
-
-    ref = data.draw(reference())
-    values = data.draw(values_for(ref))
-    case_sensitive = data.draw(st.booleans())
-    keep = data.draw(st.sampled_from(["first", "last", False]))
-    index = ReferenceIndex(ref, "name", "synonyms")
-    saved = matching.PREFETCH_ROWS
-    matching.PREFETCH_ROWS = 0  # every size prefetches (hypothesis forbids function-scoped fixtures)
-    try:
-        index.prefetch(casing=not case_sensitive, synonyms=True, case_sensitive=case_sensitive)
-    finally:
-        matching.PREFETCH_ROWS = saved
-    got = standardize_values(index, as_values(values), case_sensitive=case_sensitive, keep=keep).result
-    assert got == naive(ref, values, case_sensitive, keep)
