@@ -51,8 +51,8 @@ def from_values(
     """
     sc = resolve(scope, organism=organism, source=source)
     fname = sc.field(field)
-    use_syn = fname == sc.schema.name_field and sc.has_field("synonyms")
-    index = sc.index(fname, "synonyms" if use_syn else None)
+    use_syn = sc.synonyms_for(fname) is not None
+    index = sc.index(fname, sc.synonyms_for(fname))
     index.prefetch(casing=True, synonyms=use_syn)
     vals = as_values(values, sc.kind(fname), field_label=f"{sc.model.__name__}.{fname}")
     series = vals.series

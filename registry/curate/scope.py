@@ -119,6 +119,11 @@ class Scope:
     def has_field(self, name: str) -> bool:
         return name in self.schema.fields
 
+    def synonyms_for(self, field: str) -> str | None:
+        """The synonyms field matched along with ``field``: LaminDB consults synonyms only for
+        the registry's name field, when the registry has a ``synonyms`` field."""
+        return "synonyms" if field == self.schema.name_field and self.has_field("synonyms") else None
+
     # -- reference index -------------------------------------------------------------------
     def index(self, field: str, synonyms_field: str | None = None) -> ReferenceIndex:
         """The ReferenceIndex over ``field`` (+ synonyms), cached while the snapshot is unchanged."""

@@ -119,7 +119,7 @@ def validate(scope, values, field=None, *, mute: bool = False, organism=None, so
     fname = sc.field(field)
     # the same cached index inspect/standardize/from_values use (validate reads only its
     # exact-name part), so whichever call comes first builds it for all of them
-    index = sc.index(fname, "synonyms" if _uses_synonyms(sc, fname) else None)
+    index = sc.index(fname, sc.synonyms_for(fname))
     index.prefetch()
     vals = as_values(values, sc.kind(fname), field_label=f"{sc.model.__name__}.{fname}")
     if len(vals) == 0:
@@ -136,11 +136,6 @@ def validate(scope, values, field=None, *, mute: bool = False, organism=None, so
         if not mute:
             _log_validation(validation_stats(vals, enc, ok), fname, sc)
     return flags[0] if vals.scalar else flags
-
-
-def _uses_synonyms(sc, field: str) -> bool:
-    """LaminDB consults synonyms only for the registry's name field, when it has synonyms."""
-    return field == sc.schema.name_field and sc.has_field("synonyms")
 
 
 def _log_validation(st: ValidationStats, field: str, sc) -> None:
@@ -168,8 +163,8 @@ def inspect(scope, values, field=None, *, mute: bool = False, organism=None, sou
     """
     sc = resolve(scope, organism=organism, source=source)
     fname = sc.field(field)
-    use_syn = _uses_synonyms(sc, fname)
-    index = sc.index(fname, "synonyms" if use_syn else None)
+    use_syn = sc.synonyms_for(fname) is not None
+    index = sc.index(fname, sc.synonyms_for(fname))
     index.prefetch(casing=True, synonyms=use_syn)
     vals = as_values(values, sc.kind(fname), field_label=f"{sc.model.__name__}.{fname}")
     if len(vals) == 0 and not mute:
