@@ -12,11 +12,10 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from .inputs import as_values
 from .matching import T_CASE, T_EXACT, T_NONE, T_SYNONYM, encode, first_in_input, gather_rows, match_encoded
 from .record_list import RecordList, _Pending
 from .reporting import call_literal, logger, quoted
-from .scope import resolve
+from .scope import prepare
 
 
 def from_values(
@@ -49,12 +48,8 @@ def from_values(
 
     >>> ln.ULabel.from_values(["benchmark", "prediction", "test"])  # doctest: +SKIP
     """
-    sc = resolve(scope, organism=organism, source=source)
-    fname = sc.field(field)
-    use_syn = sc.synonyms_for(fname) is not None
-    index = sc.index(fname, sc.synonyms_for(fname))
-    index.prefetch(casing=True, synonyms=use_syn)
-    vals = as_values(values, sc.kind(fname), field_label=f"{sc.model.__name__}.{fname}")
+    sc, fname, index, vals = prepare(scope, values, field, organism=organism, source=source)
+    use_syn = index.synonyms_field is not None
     series = vals.series
     if series.dtype == pl.String:
         series = series.set(series == "", None)  # empty strings are not identifiers

@@ -458,9 +458,6 @@ class Background:
         self.build, self.pid = build, os.getpid()
         self.future = _pool().submit(build)
 
-    def done(self) -> bool:
-        return self.future.done()
-
     def result(self):
         if self.pid != os.getpid() and not self.future.done():
             return self.build()

@@ -192,6 +192,24 @@ class Scope:
         return self.model._from_arrow(self.frame[pl.Series(rows)].to_arrow(), self.instance)
 
 
+def prepare(scope, values, field, *, organism=None, source=None, tiers: bool = True):
+    """What validate / inspect / from_values start with: ``(scope, field name, index, values)``.
+
+    The index is the one cached per field (the synonyms field along when LaminDB consults it),
+    and its builds are started on background threads *before* the values are converted, so
+    the two overlap. ``tiers=False`` (validate) needs the exact-name index only.
+    """
+    from .inputs import as_values
+
+    sc = resolve(scope, organism=organism, source=source)
+    fname = sc.field(field)
+    syn = sc.synonyms_for(fname)
+    index = sc.index(fname, syn)
+    index.prefetch(casing=tiers, synonyms=tiers and syn is not None)
+    vals = as_values(values, sc.kind(fname), field_label=f"{sc.model.__name__}.{fname}")
+    return sc, fname, index, vals
+
+
 def resolve(scope, organism=None, source=None) -> Scope:
     """Turn a Record class or QuerySet (plus optional organism/source) into a Scope."""
     model, qs = _model_and_queryset(scope)

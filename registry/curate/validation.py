@@ -17,11 +17,11 @@ import numpy as np
 import polars as pl
 
 from . import fuzzy
-from .inputs import Values, as_values
+from .inputs import Values, as_values  # noqa: F401 (the doctests use it)
 from .inspect_result import InspectResult
 from .matching import T_CASE, T_EXACT, T_SYNONYM, Encoded, ReferenceIndex, encode, first_in_input, match_encoded
 from .reporting import call_literal, logger, pct, quoted, terms
-from .scope import resolve
+from .scope import prepare
 
 
 @dataclass(frozen=True)
@@ -115,13 +115,9 @@ def validate(scope, values, field=None, *, mute: bool = False, organism=None, so
     ! 1 of 2 unique terms (50.0%) are not validated for name: 'Benchmark'
     array([ True, False, False])
     """
-    sc = resolve(scope, organism=organism, source=source)
-    fname = sc.field(field)
     # the same cached index inspect/standardize/from_values use (validate reads only its
     # exact-name part), so whichever call comes first builds it for all of them
-    index = sc.index(fname, sc.synonyms_for(fname))
-    index.prefetch()
-    vals = as_values(values, sc.kind(fname), field_label=f"{sc.model.__name__}.{fname}")
+    sc, fname, index, vals = prepare(scope, values, field, organism=organism, source=source, tiers=False)
     if len(vals) == 0:
         if not mute:
             logger.warning("input has zero length")
@@ -161,12 +157,8 @@ def inspect(scope, values, field=None, *, mute: bool = False, organism=None, sou
     >>> result.validated, result.non_validated  # doctest: +SKIP
     (['A1CF', 'A1BG'], ['FANCD1', 'FANCD20'])
     """
-    sc = resolve(scope, organism=organism, source=source)
-    fname = sc.field(field)
-    use_syn = sc.synonyms_for(fname) is not None
-    index = sc.index(fname, sc.synonyms_for(fname))
-    index.prefetch(casing=True, synonyms=use_syn)
-    vals = as_values(values, sc.kind(fname), field_label=f"{sc.model.__name__}.{fname}")
+    sc, fname, index, vals = prepare(scope, values, field, organism=organism, source=source)
+    use_syn = index.synonyms_field is not None
     if len(vals) == 0 and not mute:
         logger.warning("input has zero length")
     elif len(index) == 0 and not mute:
