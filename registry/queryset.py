@@ -23,11 +23,9 @@ from storage import Instance
 from storage.instance import InstanceNotFound
 
 from .errors import (
-    DoesNotExist,
     FieldError,
     InstanceError,
     InvalidArgument,
-    MultipleResultsFound,
     ReadOnlyError,
     ValidationError,
 )
@@ -288,11 +286,11 @@ class QuerySet:
         """Exactly one record, else ``DoesNotExist`` / ``MultipleResultsFound``."""
         rows = self._clone(self._query.slice(0, 2)).list()
         if not rows:
-            raise DoesNotExist(
+            raise self.model.DoesNotExist(
                 f"{self.model.__name__} matching query does not exist; use .one_or_none() to get None instead"
             )
         if len(rows) > 1:
-            raise MultipleResultsFound(
+            raise self.model.MultipleObjectsReturned(
                 f"{self.model.__name__} query matched more than one record; narrow the filter or use .first()"
             )
         return rows[0]
@@ -301,7 +299,7 @@ class QuerySet:
         """One record or None; ``MultipleResultsFound`` if several match."""
         rows = self._clone(self._query.slice(0, 2)).list()
         if len(rows) > 1:
-            raise MultipleResultsFound(
+            raise self.model.MultipleObjectsReturned(
                 f"{self.model.__name__} query matched more than one record; narrow the filter or use .first()"
             )
         return rows[0] if rows else None
@@ -332,9 +330,9 @@ class QuerySet:
             qs, what = self.filter(**expressions), ", ".join(f"{k}={v!r}" for k, v in expressions.items())
         rows = qs._clone(qs._query.slice(0, 2)).list()
         if not rows:
-            raise DoesNotExist(f"{self.model.__name__} matching {what} does not exist")
+            raise self.model.DoesNotExist(f"{self.model.__name__} matching {what} does not exist")
         if len(rows) > 1:
-            raise MultipleResultsFound(
+            raise self.model.MultipleObjectsReturned(
                 f"get() returned more than one {self.model.__name__} for {what}; use filter(...) to get them all"
             )
         return rows[0]
@@ -355,8 +353,9 @@ class QuerySet:
             return 0
         from .record import _delete_links
 
-        n = self.instance.delete_rows(self.model._schema.table, ids)
-        _delete_links(self.model, self.instance, np.asarray(ids, np.int64))
+        with self.instance.transaction() as tx:  # rows and their link rows: all or nothing
+            n = tx.delete_rows(self.model._schema.table, ids)
+            _delete_links(self.model, self.instance, np.asarray(ids, np.int64), tx)
         return n
 
     # -- column access ---------------------------------------------------------------------

@@ -29,6 +29,7 @@ from storage.table import int_values
 from .errors import (
     DoesNotExist,
     FieldError,
+    FieldValidationError,
     IntegrityError,
     InvalidArgument,
     MultipleResultsFound,
@@ -75,6 +76,12 @@ class RecordMeta(type):
 
     def __new__(mcs, name, bases, ns, **kwargs):
         cls = super().__new__(mcs, name, bases, ns, **kwargs)
+        # Django's per-registry exceptions, subclasses of the one hierarchy in registry.errors:
+        # ``except ln.ULabel.DoesNotExist`` and ``except ln.errors.DoesNotExist`` both catch a miss.
+        for exc_name, base in (("DoesNotExist", DoesNotExist), ("MultipleObjectsReturned", MultipleResultsFound)):
+            if exc_name not in ns:
+                exc = type(exc_name, (base,), {"__module__": cls.__module__, "__qualname__": f"{name}.{exc_name}"})
+                setattr(cls, exc_name, exc)
         if ns.get("_abstract", False):
             cls._fields = {}
             return cls
@@ -135,11 +142,9 @@ class Record(metaclass=RecordMeta):
 
     # -- construction ----------------------------------------------------------------------
     def __init__(self, *args, **kwargs):
-        if args:
-            raise InvalidArgument(
-                f"{type(self).__name__}() takes keyword arguments only, e.g. {type(self).__name__}({self._name_field}=...)"
-            )
         cls = type(self)
+        if args:
+            kwargs = cls._positional_kwargs(args, kwargs)
         d = self.__dict__
         fast, defaults, required = cls.__dict__.get("_fast") or cls._build_fast_types()
         d.update(defaults)
@@ -172,9 +177,9 @@ class Record(metaclass=RecordMeta):
         if f is None:
             fk = cls._id_columns().get(key)
             if fk is None:
-                raise FieldError(
-                    f"unknown field '{key}' on {cls.__name__}"
-                    + (did_you_mean(key, cls._settable_names()) or f"; fields are: {', '.join(cls._settable_names())}")
+                raise FieldValidationError(
+                    f"unknown field '{key}' on {cls.__name__}{did_you_mean(key, cls._settable_names()) or '.'} "
+                    f"Only {', '.join(cls._settable_names())} are valid keyword arguments"
                 )
             IdField(fk).__set__(self, value)
             return
@@ -185,6 +190,24 @@ class Record(metaclass=RecordMeta):
         if key in ("id", "created_at", "updated_at"):
             raise InvalidArgument(f"{cls.__name__}.{key} is set automatically when the record is saved")
         f.__set__(self, value)
+
+    @classmethod
+    def _positional_kwargs(cls, args: tuple, kwargs: dict) -> dict:
+        """Map positional arguments to the fields in ``_positional`` (``Run(transform)``), else refuse
+        with LaminDB's hint."""
+        names = cls.__dict__.get("_positional", ()) or getattr(cls, "_positional", ())
+        if not names or len(args) > len(names):
+            example = f"{names[0]}=..." if names else f"{cls._name_field}='...'"
+            raise FieldValidationError(
+                f"Use keyword arguments instead of positional arguments, e.g.: {cls.__name__}({example})."
+                + (f" Only {', '.join(names)} may be positional." if names else "")
+            )
+        out = dict(kwargs)
+        for name, value in zip(names, args, strict=False):
+            if name in out:
+                raise InvalidArgument(f"{cls.__name__}() got '{name}' both positionally and as a keyword")
+            out[name] = value
+        return out
 
     @classmethod
     def _required(cls) -> tuple[str, ...]:
@@ -361,7 +384,7 @@ class Record(metaclass=RecordMeta):
         rows = inst.find(cls._schema_table(), "id", int(id_))
         if rows.num_rows:
             return cls._from_arrow(rows.slice(0, 1), inst)[0]
-        raise DoesNotExist(f"{cls.__name__} with id={id_} does not exist")
+        raise cls.DoesNotExist(f"{cls.__name__} with id={id_} does not exist")
 
     def _materialize(self) -> None:
         """Fill a lazily loaded record's values from its Arrow batch."""
@@ -387,8 +410,10 @@ class Record(metaclass=RecordMeta):
         _check_writable(inst)
         cls = type(self)
         cls._ensure_tables(inst)
-        inst.delete_rows(cls._schema_table(), [self.id])
-        _delete_links(cls, inst, np.array([self.id]))
+        # The row and its link rows go in one transaction: a crash leaves both or neither.
+        with _storage_errors(), inst.transaction() as tx:
+            tx.delete_rows(cls._schema_table(), [self.id])
+            _delete_links(cls, inst, np.array([self.id]), tx)
         self.__dict__["id"] = None
 
     def refresh_from_db(self) -> None:
@@ -649,9 +674,9 @@ def _get_by_uid(cls, uid: str, inst: Instance) -> Record:
         rows = snap.filter(pc.starts_with(snap.column("uid"), uid)).slice(0, 2) if uid else snap.slice(0, 2)
     if rows.num_rows == 0:
         hint = f" Did you forget a keyword as in {cls.__name__}.get({cls._name_field}='{uid}')?"
-        raise DoesNotExist(f"No record found with uid '{uid}'.{hint}")
+        raise cls.DoesNotExist(f"No record found with uid '{uid}'.{hint}")
     if rows.num_rows > 1:
-        raise MultipleResultsFound(
+        raise cls.MultipleObjectsReturned(
             f"uid prefix '{uid}' matches several {cls.__name__} records; give more characters of the uid"
         )
     return cls._from_arrow(rows, inst)[0]
@@ -659,9 +684,9 @@ def _get_by_uid(cls, uid: str, inst: Instance) -> Record:
 
 def _one(cls, rows: pa.Table, inst: Instance, what: str) -> Record:
     if rows.num_rows == 0:
-        raise DoesNotExist(f"{cls.__name__} matching {what} does not exist")
+        raise cls.DoesNotExist(f"{cls.__name__} matching {what} does not exist")
     if rows.num_rows > 1:
-        raise MultipleResultsFound(
+        raise cls.MultipleObjectsReturned(
             f"get() returned more than one {cls.__name__} for {what}; use filter(...) to get them all"
         )
     return cls._from_arrow(rows, inst)[0]
@@ -695,16 +720,20 @@ def save(records: Iterable[Record] | Record) -> None:
         groups.setdefault(type(r), []).append(r)
     # Users first: other records' created_by may point to them.
     order = sorted(groups, key=lambda c: c.__name__ != "User")
-    done: list[str] = []
+    insts = {cls: _group_instance(cls, groups[cls]) for cls in order}
+    by_root = {id(i): i for i in insts.values()}
+    if len(by_root) > 1:
+        raise InvalidArgument("cannot save records of different instances in one ln.save() call; save them separately")
+    inst = next(iter(by_root.values()))
+    _check_writable(inst)
     with paused_gc(len(records)):
-        for cls in order:
-            try:
-                _save_group(cls, groups[cls])
-            except RegistryError as e:
-                if done:  # one commit per registry: say what already landed
-                    e.args = (f"{e.args[0]} (the {', '.join(done)} records in this call were already saved)",)
-                raise
-            done.append(cls.__name__)
+        finish = []
+        # One transaction: every registry's rows become visible together, or none do.
+        with _storage_errors(), inst.transaction() as tx:
+            for cls in order:
+                finish.append(_save_group(cls, groups[cls], inst, tx))
+        for f in finish:
+            f()
 
 
 @contextlib.contextmanager
@@ -790,14 +819,28 @@ def _check_writable(inst: Instance) -> None:
         )
 
 
-def _save_group(cls: type[Record], records: list[Record]) -> None:
+def _group_instance(cls: type[Record], records: list[Record]) -> Instance:
     from .settings import settings
 
     instances = {id(r._instance): r._instance for r in records if r._instance is not None}
     if len(instances) > 1:
         raise InvalidArgument(f"cannot save {cls.__name__} records from different instances in one call")
-    inst = next(iter(instances.values())) if instances else settings.instance
-    _check_writable(inst)
+    return next(iter(instances.values())) if instances else settings.instance
+
+
+@contextlib.contextmanager
+def _storage_errors():
+    """Storage's own exceptions as registry errors (lock timeouts, read-only handles)."""
+    try:
+        yield
+    except ReadOnlyInstance as e:
+        raise ReadOnlyError(str(e)) from None
+
+
+def _save_group(cls: type[Record], records: list[Record], inst: Instance, tx):
+    """Stage one registry's inserts and updates in ``tx``; returns what to do once it is committed."""
+    from .settings import settings
+
     cls._ensure_tables(inst)
     now = dt.datetime.now(dt.UTC)
     new, old = [], []
@@ -807,7 +850,7 @@ def _save_group(cls: type[Record], records: list[Record]) -> None:
             continue  # loaded lazily and never touched: unchanged, nothing to write
         (new if d.get("id") is None else old).append(r)
     if not new and not old:
-        return
+        return lambda: None
     if len(set(map(id, new))) != len(new):
         raise InvalidArgument(f"the same {cls.__name__} record appears twice in the list to save")
     user_id = None
@@ -817,7 +860,7 @@ def _save_group(cls: type[Record], records: list[Record]) -> None:
     inserts = _columns(cls, fields, new, now, user_id, insert=True) if new else None
     updates = _columns(cls, fields, old, now, user_id, insert=False) if old else None
     try:
-        result = inst.commit(cls._schema_table(), inserts=inserts, updates=updates)
+        result = tx.commit(cls._schema_table(), inserts=inserts, updates=updates)
     except ConstraintViolation as e:
         raise _integrity_error(cls, e) from None
     except MissingRows as e:
@@ -827,19 +870,23 @@ def _save_group(cls: type[Record], records: list[Record]) -> None:
         ) from None
     except ReadOnlyInstance as e:
         raise ReadOnlyError(str(e)) from None
-    ids = result.ids.tolist()
-    uids = result.uids.tolist() if result.uids is not None else [None] * len(new)
-    has_user = user_id is not None
-    for r, i, u in zip(new, ids, uids, strict=True):
-        d = r.__dict__
-        d["id"] = i
-        d["uid"] = u
-        d["created_at"] = d["updated_at"] = now
-        d["_instance"] = inst
-        if has_user and d["created_by_id"] is None:
-            d["created_by_id"] = user_id
-    for r in old:
-        r.__dict__["updated_at"] = now
+
+    def finish() -> None:
+        ids = result.ids.tolist()
+        uids = result.uids.tolist() if result.uids is not None else [None] * len(new)
+        has_user = user_id is not None
+        for r, i, u in zip(new, ids, uids, strict=True):
+            d = r.__dict__
+            d["id"] = i
+            d["uid"] = u
+            d["created_at"] = d["updated_at"] = now
+            d["_instance"] = inst
+            if has_user and d["created_by_id"] is None:
+                d["created_by_id"] = user_id
+        for r in old:
+            r.__dict__["updated_at"] = now
+
+    return finish
 
 
 def _columns(cls, fields: list[Field], records: list[Record], now, user_id, insert: bool) -> pa.Table:
@@ -883,8 +930,8 @@ def _integrity_error(cls, e: ConstraintViolation) -> IntegrityError:
     )
 
 
-def _delete_links(cls, inst: Instance, ids: np.ndarray) -> None:
-    """Remove link-table rows that point to deleted records (one commit per link table)."""
+def _delete_links(cls, inst: Instance, ids: np.ndarray, tx=None) -> None:
+    """Remove link-table rows that point to deleted records (in ``tx`` when given)."""
     for model in REGISTRIES.values():
         if model.__dict__.get("_abstract"):
             continue
@@ -896,7 +943,7 @@ def _delete_links(cls, inst: Instance, ids: np.ndarray) -> None:
             if not cols:
                 continue
             model._ensure_tables(inst)
-            snap = inst.snapshot(f.link_table)
+            snap = (tx or inst).snapshot(f.link_table)
             if not snap.num_rows:
                 continue
             mask = None
@@ -905,7 +952,7 @@ def _delete_links(cls, inst: Instance, ids: np.ndarray) -> None:
                 mask = m if mask is None else pc.or_(mask, m)
             hit = int_values(snap.filter(mask).column("id"))
             if len(hit):
-                inst.delete_rows(f.link_table, hit)
+                (tx or inst).delete_rows(f.link_table, hit)
 
 
 def _root(inst: Instance | None):

@@ -14,6 +14,7 @@ re-reads the log under the lock before every commit.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -24,22 +25,17 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
-from filelock import FileLock
 
 from .commit import CommitResult, commit
 from .engine import Engine
+from .errors import InstanceNotFound, ReadOnlyInstance
+from .lock import WriterLock
 from .table import DELETED, REV, Table, TableSpec, int_values
 
 FORMAT = 1
 COMPACT_THRESHOLD = 64  # data files per table before a commit compacts it
 
 
-class InstanceNotFound(FileNotFoundError):
-    """The directory is not an instance (and we were asked not to create one)."""
-
-
-class ReadOnlyInstance(PermissionError):
-    """A write through an instance opened read-only."""
 
 
 class Instance:
@@ -51,7 +47,8 @@ class Instance:
         self._tables: dict[str, Table] = {}
         self._state_stat: tuple | None = None
         self._state: dict = {"tables": {}}
-        self._lock = FileLock(str(self.root / ".writer.lock"))
+        self._lock = WriterLock(self.root / ".writer.lock")
+        self.lock_timeout: float | None = None  # None: storage.lock.DEFAULT_TIMEOUT
         self._thread_lock = threading.RLock()
         self._engine: Engine | None = None
 
@@ -65,7 +62,7 @@ class Instance:
             if not create or read_only:
                 raise InstanceNotFound(f"no registry instance at '{root}'; create one with registry.init('{root}')")
             (root / "tables").mkdir(parents=True, exist_ok=True)
-            with FileLock(str(root / ".writer.lock")):
+            with WriterLock(root / ".writer.lock"):
                 if not marker.exists():
                     _atomic_write(marker, {"format": FORMAT, "created_at": _now().isoformat()})
         return cls(root, read_only=read_only)
@@ -160,11 +157,26 @@ class Instance:
             self._engine = Engine(self)
         return self._engine
 
-    def writer_lock(self) -> FileLock:
+    def writer_lock(self) -> WriterLock:
         """The instance's writer lock; held during every commit."""
         if self.read_only:
             raise ReadOnlyInstance(f"{self!r} was opened read-only; write through registry.init('{self.root}') instead")
+        self._lock.timeout = self.lock_timeout
         return self._lock
+
+    @contextlib.contextmanager
+    def transaction(self, timeout: float | None = None):
+        """An atomic multi-table write: ``with inst.transaction() as tx: tx.commit(...)``.
+
+        Takes the writer lock (waiting at most ``timeout`` seconds, default ``lock_timeout``).
+        """
+        lock = self.writer_lock()
+        with self._thread_lock:
+            lock.acquire(self.lock_timeout if timeout is None else timeout)
+            try:
+                yield Transaction(self)
+            finally:
+                lock.release()
 
     def commit(
         self,
@@ -250,6 +262,22 @@ class Instance:
         state["tables"][name] = {"version": version, "next_id": next_id}
         _atomic_write(self.root / "state.json", state)
         self._read_state()
+
+
+class Transaction:
+    """Commits staged inside ``Instance.transaction()``."""
+
+    def __init__(self, instance: Instance):
+        self.instance = instance
+
+    def commit(self, name: str, *, inserts=None, updates=None, delete_ids=None) -> CommitResult:
+        return self.instance.commit(name, inserts=inserts, updates=updates, delete_ids=delete_ids)
+
+    def delete_rows(self, name: str, ids) -> int:
+        return self.instance.delete_rows(name, ids)
+
+    def snapshot(self, name: str) -> pa.Table:
+        return self.instance.snapshot(name)
 
 
 def _now() -> dt.datetime:

@@ -1,0 +1,51 @@
+"""Storage's own exceptions (storage never imports registry; ``registry`` maps these to its tree)."""
+
+from __future__ import annotations
+
+
+class CorruptInstance(OSError):
+    """A table's files disagree with what was committed: a torn, empty or missing log entry,
+    a log behind the recorded state, or an unreadable data file. Never answered with fewer rows.
+
+    ``table``, ``version`` and ``file`` say where; the message ends with the command to run.
+    """
+
+    def __init__(self, root, table: str | None, version: int | None, file: str | None, problem: str):
+        self.root, self.table, self.version, self.file, self.problem = root, table, version, file, problem
+        where = f"table '{table}'" if table else "instance"
+        if version is not None:
+            where += f" version {version}"
+        if file:
+            where += f" (file {file})"
+        super().__init__(
+            f"{where} of the instance at '{root}' is damaged: {problem}. "
+            f"Run `registry doctor --path {root}` to see every problem and `registry doctor --path {root} --repair` "
+            "to repair what can be repaired without losing a committed row"
+        )
+
+
+class LockTimeout(TimeoutError):
+    """The writer lock stayed held by another live process for longer than the timeout."""
+
+    def __init__(self, root, timeout: float, holder: dict | None):
+        self.root, self.timeout, self.holder = root, timeout, holder or {}
+        pid, host = self.holder.get("pid", "?"), self.holder.get("host", "?")
+        since = self.holder.get("since", "?")
+        super().__init__(
+            f"the writer lock of the instance at '{root}' is held by pid {pid} on host {host} (since {since}); "
+            f"gave up after {timeout:g} s. Wait for that process to finish, stop it, or raise the timeout "
+            "(ln.settings.lock_timeout = seconds)"
+        )
+
+
+class ReadOnlyInstance(PermissionError):
+    """A write through an instance opened read-only."""
+
+
+class InstanceNotFound(FileNotFoundError):
+    """The directory is not an instance (and we were asked not to create one)."""
+
+
+class InvalidInstancePath(ValueError):
+    """A path that cannot become an instance: empty, a non-empty directory that is not an
+    instance, or a directory inside another instance."""
