@@ -19,6 +19,14 @@ class FieldError(RegistryError, AttributeError):
     """Unknown field or lookup on a registry."""
 
 
+class FieldValidationError(FieldError, ValueError):
+    """A constructor got a positional argument or an unknown field (LaminDB's name).
+
+    Also a ``FieldError`` and a ``ValueError``: older LaminDB raised ``ValueError`` for positional
+    arguments, so ``except ValueError`` written for it still works.
+    """
+
+
 class ValidationError(RegistryError, ValueError):
     """A value has the wrong type or violates a rule of its field."""
 
@@ -28,11 +36,24 @@ class IntegrityError(RegistryError, ValueError):
 
 
 class DoesNotExist(RegistryError, LookupError):
-    """No record matched."""
+    """No record matched.
+
+    Each registry has its own subclass, as in Django: ``ln.ULabel.DoesNotExist``. LaminDB 2.x calls
+    this class ``ObjectDoesNotExist`` too; here both names are the same class.
+    """
 
 
 class MultipleResultsFound(RegistryError, LookupError):
-    """More than one record matched where exactly one was expected."""
+    """More than one record matched where exactly one was expected.
+
+    Each registry has its own subclass, ``ln.ULabel.MultipleObjectsReturned``; LaminDB 2.x's name
+    ``MultipleObjectsReturned`` is the same class.
+    """
+
+
+# LaminDB 2.x exports Django's names; they are aliases of the one hierarchy, not a second one.
+ObjectDoesNotExist = DoesNotExist
+MultipleObjectsReturned = MultipleResultsFound
 
 
 class InvalidArgument(RegistryError, TypeError):
@@ -64,10 +85,13 @@ def did_you_mean(word: str, choices: Iterable[str], n: int = 3) -> str:
 __all__ = [
     "RegistryError",
     "FieldError",
+    "FieldValidationError",
     "ValidationError",
     "IntegrityError",
     "DoesNotExist",
     "MultipleResultsFound",
+    "ObjectDoesNotExist",
+    "MultipleObjectsReturned",
     "InvalidArgument",
     "ReadOnlyError",
     "InstanceError",
