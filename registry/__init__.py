@@ -15,6 +15,7 @@ from .core import Artifact, Run, Transform, ULabel, User
 from .logging import logger
 from .record import Record, save
 from .settings import settings
+from .sql_api import attach, sql
 
 
 def init(path, name: str | None = None):
@@ -58,4 +59,6 @@ __all__ = [
     "logger",
     "save",
     "settings",
+    "sql",
+    "attach",
 ]

@@ -123,7 +123,7 @@ def sql(
 
     def run(q: str):
         try:
-            out = inst.engine.query(q)
+            out = ln.sql(q, instance=inst)
         except Exception as e:  # show the engine's message, keep the console alive
             console.print(f"[red]error:[/] {e}")
             return

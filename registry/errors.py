@@ -68,6 +68,31 @@ class InstanceError(RegistryError, OSError):
     """An instance directory is missing, unreadable or not an instance."""
 
 
+class SQLError(RegistryError, ValueError):
+    """A SQL statement (``registry.sql``, the console) could not run; the message is one line."""
+
+
+class SQLRefused(SQLError, PermissionError):
+    """A SQL statement was refused: the console reads the registry tables and nothing else."""
+
+
+MAX_SHOWN = 200  # characters of a value shown in a message or a repr
+
+
+def shorten(value, limit: int = MAX_SHOWN) -> str:
+    """``repr(value)`` cut to about ``limit`` characters, so a 10 MB value never floods a message.
+
+    >>> shorten("x" * 1000, 20)
+    "'xxxxxxxxxxxx'… (1000 characters)"
+    """
+    if isinstance(value, (str, bytes)) and len(value) > limit:
+        return f"{value[: max(limit - 8, 1)]!r}… ({len(value)} characters)"
+    text = repr(value)
+    if len(text) > limit:
+        return text[: limit - 1] + "…"
+    return text
+
+
 def did_you_mean(word: str, choices: Iterable[str], n: int = 3) -> str:
     """Return ``"; did you mean 'x'?"`` for the closest choices, or ``""`` if none is close.
 
@@ -95,5 +120,8 @@ __all__ = [
     "InvalidArgument",
     "ReadOnlyError",
     "InstanceError",
+    "SQLError",
+    "SQLRefused",
     "did_you_mean",
+    "shorten",
 ]
