@@ -36,10 +36,10 @@ def __getattr__(name):
         from .queryset import QuerySet
 
         return QuerySet
-    if name == "bio":
+    if name in ("bio", "curators"):
         import importlib
 
-        return importlib.import_module(".bio", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'registry' has no attribute '{name}'")
 
 
@@ -54,6 +54,7 @@ __all__ = [
     "Transform",
     "ULabel",
     "User",
+    "curators",
     "errors",
     "init",
     "logger",
