@@ -10,11 +10,12 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from . import errors
+from . import errors, setup
 from .core import Artifact, Run, Transform, ULabel, User
 from .logging import logger
 from .record import Record, save
 from .settings import settings
+from .setup import connect
 from .sql_api import attach, sql
 
 
@@ -56,10 +57,12 @@ __all__ = [
     "User",
     "curators",
     "errors",
+    "connect",
     "init",
     "logger",
     "save",
     "settings",
+    "setup",
     "sql",
     "attach",
 ]

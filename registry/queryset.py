@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from .record import Record
 
 _READ_ONLY: dict[Path, Instance] = {}  # instances opened by using(), one per directory
+DF_LIMIT = 100  # df()'s default row limit, for registries and query sets alike (the seed's value)
 
 
 def _schemas():
@@ -337,8 +338,29 @@ class QuerySet:
             )
         return rows[0]
 
-    def delete(self) -> int:
-        """Delete every record of the query set in one commit; returns how many were deleted."""
+    def delete(self, permanent: bool | None = None) -> int:
+        """Delete every record of the query set in one commit, for good (there is no trash).
+
+        Parameters
+        ----------
+        permanent
+            ``None`` or ``True`` (LaminDB's spelling): delete. ``False`` raises ``ValidationError``
+            because there is no trash branch to move the records to.
+
+        Returns
+        -------
+        int
+            How many records were deleted.
+
+        Examples
+        --------
+        >>> ln.save([ln.ULabel(name=f"tmp {i}") for i in range(3)])
+        >>> ln.ULabel.filter(name__startswith="tmp ").delete(permanent=True)
+        3
+        """
+        from .record import check_permanent
+
+        check_permanent(permanent, self.model.__name__)
         if self.read_only:
             raise ReadOnlyError(
                 f"this {self.model.__name__} query set is read-only ({self.instance!r}, opened with using()); "
@@ -387,25 +409,46 @@ class QuerySet:
     def df(
         self,
         include: str | Sequence[str] | None = None,
-        join: str = "inner",
-        limit: int | None = None,
-        _registry: bool = False,
+        join: str = "left",
+        limit: int | None = DF_LIMIT,
+        order_by: str | None = "-id",
+        features=None,
     ) -> pd.DataFrame:
-        """The query set as a pandas DataFrame indexed by ``id``.
+        """The query set as a pandas DataFrame indexed by ``id`` (LaminDB 2.x: ``to_dataframe``).
 
         Columns: ``uid``, the direct fields (without ``updated_at``), then FK ids as
-        ``<fk>_id`` (and ``score`` for search results). Unordered query sets come newest first
-        (``-id``).
+        ``<fk>_id`` (and ``score`` for search results).
 
-        Args:
-            include: related fields to add as columns, e.g. ``"created_by__name"`` or
-                ``["ulabels__name"]``. A path through a many-to-many or reverse relation gives a
-                ``set`` of values per record.
-            join: ``"inner"`` (as pandas' join, the seed's default) keeps only records for which
-                every included path reaches a related record; ``"left"``/``"outer"`` keep all
-                records (``None`` or an empty set where nothing is related).
-            limit: at most this many records (``None``: all). ``Registry.df()`` uses 100 and
-                logs a warning when it truncates.
+        Parameters
+        ----------
+        include
+            Related fields to add as columns, e.g. ``"created_by__name"`` or ``["ulabels__name"]``.
+            A path through a many-to-many or reverse relation gives a ``set`` of values per record.
+        join
+            ``"left"`` (default, as LaminDB 2.x) keeps every record: ``None`` or an empty set where
+            nothing is related. ``"inner"`` keeps only records for which every included path
+            reaches a related record (``"outer"`` is the same as ``"left"``).
+        limit
+            At most this many records, 100 by default (the same for ``Registry.df()`` and
+            ``QuerySet.df()``); a warning says when the default cut rows. ``None``: all records.
+        order_by
+            Order of an unordered query set, ``"-id"`` (newest first) by default; ignored when
+            the query set is already ordered or ranked.
+        features
+            LaminDB's feature columns; this library has no features, so only ``None`` is accepted.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per record, indexed by ``id``.
+
+        Examples
+        --------
+        >>> ln.save([ln.ULabel(name=f"df {i}") for i in range(3)])
+        >>> ln.ULabel.filter(name__startswith="df ").df(limit=2)["name"].tolist()
+        ['df 2', 'df 1']
+        >>> ln.ULabel.filter(name="df 0").df(include="created_by__handle")["created_by__handle"].tolist()
+        ['testuser']
         """
         import pandas as pd
 
@@ -419,8 +462,11 @@ class QuerySet:
             table = qs._clone(qs._query.slice(0, int(limit) + 1)).to_arrow()
             if table.num_rows > limit:
                 table = table.slice(0, int(limit))
-                if _registry:
-                    logger.warning(f"truncated query result to limit={limit} {self.model.__name__} objects")
+                if limit == DF_LIMIT:
+                    logger.warning(
+                        f"truncated query result to limit={limit} {self.model.__name__} objects; "
+                        f"pass limit=None for all"
+                    )
         else:
             table = qs.to_arrow()
         table = table.select(self._df_columns(table))
@@ -434,6 +480,25 @@ class QuerySet:
                 # The one per-row Python step: sets are what LaminDB users compare against.
                 frame[p] = [set(v) if v is not None else set() for v in table.column(p).to_pylist()]
         return frame
+
+    def to_dataframe(
+        self,
+        include: str | Sequence[str] | None = None,
+        join: str = "left",
+        limit: int | None = DF_LIMIT,
+        order_by: str | None = "-id",
+        features=None,
+    ) -> pd.DataFrame:
+        """LaminDB 2.x's name for :meth:`df` (same parameters, same result).
+
+        Examples
+        --------
+        >>> ln.ULabel(name="frame").save().uid is not None
+        True
+        >>> ln.ULabel.filter(name="frame").to_dataframe()["name"].tolist()
+        ['frame']
+        """
+        return self.df(include=include, join=join, limit=limit, order_by=order_by, features=features)
 
     def _df_columns(self, table: pa.Table) -> list[str]:
         schema = self.model._schema

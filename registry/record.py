@@ -125,6 +125,49 @@ class RecordMeta(type):
 _BOOKKEEPING = ("created_at", "updated_at", "created_by")
 
 
+class Manager:
+    """``ULabel.objects``: Django's manager, for code written against LaminDB's Django models.
+
+    ``filter``, ``get``, ``all``, ``exclude`` … are those of a fresh query set on the registry;
+    ``create(**fields)`` builds and saves a record.
+
+    Examples
+    --------
+    >>> ln.ULabel.objects.create(name="managed").name
+    'managed'
+    >>> ln.ULabel.objects.get(name="managed").name
+    'managed'
+    >>> ln.ULabel.objects.filter(name="managed").count()
+    1
+    """
+
+    def __init__(self, model: type[Record]):
+        self.model = model
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(QuerySet(self.model), name)
+
+    def create(self, **fields) -> Record:
+        """Build a record from ``fields`` and save it; returns the record."""
+        return self.model(**fields).save()
+
+    def __repr__(self) -> str:
+        return f"<Manager of {self.model.__name__}>"
+
+
+class _ObjectsDescriptor:
+    """``Registry.objects`` on the class; on a record it is an error, as in Django."""
+
+    def __get__(self, instance, owner):
+        if instance is not None:
+            raise InvalidArgument(
+                f"{owner.__name__}.objects is reached through the class, not a record: {owner.__name__}.objects.filter(...)"
+            )
+        return Manager(owner)
+
+
 class Record(metaclass=RecordMeta):
     """Base of every registry. Subclasses declare fields as class attributes."""
 
@@ -133,6 +176,7 @@ class Record(metaclass=RecordMeta):
     _uid_length = 8
     _has_created_by = True
     _lookup_prefix = "ln"
+    objects = _ObjectsDescriptor()
 
     id = Integer(null=True, unique=True)
     uid = String(null=True, unique=True)
@@ -281,6 +325,12 @@ class Record(metaclass=RecordMeta):
 
     @classmethod
     def _ensure_tables(cls, instance: Instance) -> None:
+        if cls.__dict__.get("_abstract"):
+            raise InvalidArgument(
+                f"{cls.__name__} is an abstract base class with no table of its own; call this on a registry "
+                f"such as ln.ULabel or bt.CellType (ln.Record is LaminDB 1.x's base class here, not LaminDB 2.x's "
+                f"Record registry)"
+            )
         key = id(instance)
         if cls._table_specs.get(key) is instance:
             return
@@ -399,8 +449,23 @@ class Record(metaclass=RecordMeta):
         save([self])
         return self
 
-    def delete(self) -> None:
-        """Delete this record (and its many-to-many links)."""
+    def delete(self, permanent: bool | None = None) -> None:
+        """Delete this record and its many-to-many links, for good (there is no trash).
+
+        Parameters
+        ----------
+        permanent
+            ``None`` or ``True`` (LaminDB's spelling): delete. ``False`` raises
+            ``ValidationError``: this library keeps no trash branch to move records to.
+
+        Examples
+        --------
+        >>> label = ln.ULabel(name="to delete").save()
+        >>> label.delete(permanent=True)
+        >>> ln.ULabel.filter(name="to delete").count()
+        0
+        """
+        check_permanent(permanent, type(self).__name__)
         if self.id is None:
             from .logging import logger
 
@@ -466,39 +531,263 @@ class Record(metaclass=RecordMeta):
     # -- querying (delegates to the query set) ---------------------------------------------
     @class_only
     def filter(cls, *queries, **expressions) -> QuerySet:
-        """Query records: ``ULabel.filter(name__startswith="a")`` (lazy QuerySet)."""
+        """Query records with ``Q`` objects and Django-style field expressions.
+
+        Parameters
+        ----------
+        *queries
+            ``ln.Q`` objects, combined with ``&``, ``|`` and ``~``. A string is refused: use
+            ``get("uid")`` for a uid.
+        **expressions
+            ``field=value`` or ``field__lookup=value``. Lookups: ``exact``, ``iexact``,
+            ``contains``, ``icontains``, ``startswith``, ``istartswith``, ``endswith``,
+            ``iendswith``, ``in``, ``gt``, ``gte``, ``lt``, ``lte``, ``range``, ``isnull``,
+            ``regex``, ``iregex``. Relations are followed with ``__``: ``created_by__handle``,
+            ``artifacts__key`` (many-to-many), ``created_ulabels__name`` (reverse).
+
+        Returns
+        -------
+        QuerySet
+            Lazy: nothing runs until rows are asked for (iteration, ``df()``, ``count()`` …).
+
+        See Also
+        --------
+        get : exactly one record.
+        search : ranked, typo-tolerant text search.
+
+        Examples
+        --------
+        >>> ln.save([ln.ULabel(name=n) for n in ["filter A", "filter B", "other"]])
+        >>> ln.ULabel.filter(name__startswith="filter").count()
+        2
+        >>> ln.ULabel.filter(ln.Q(name="filter A") | ln.Q(name="other")).to_list("name")
+        ['filter A', 'other']
+        >>> ln.ULabel.filter(name__in=["filter B"], created_by__handle="testuser").one().name
+        'filter B'
+        """
         return QuerySet(cls).filter(*queries, **expressions)
 
     @class_only
     def exclude(cls, *queries, **expressions) -> QuerySet:
+        """Records that do not match; the arguments are those of :meth:`filter`.
+
+        Returns
+        -------
+        QuerySet
+
+        Examples
+        --------
+        >>> ln.ULabel(name="keep me").save().name
+        'keep me'
+        >>> "keep me" in ln.ULabel.exclude(name__startswith="zzz").to_list("name")
+        True
+        """
         return QuerySet(cls).exclude(*queries, **expressions)
 
     @class_only
     def order_by(cls, *fields) -> QuerySet:
+        """All records ordered by ``fields`` (``"-name"`` descending; ``"created_by__handle"`` allowed).
+
+        Returns
+        -------
+        QuerySet
+
+        Examples
+        --------
+        >>> ln.save([ln.ULabel(name=n) for n in ["order b", "order a"]])
+        >>> ln.ULabel.filter(name__startswith="order").order_by("name").to_list("name")
+        ['order a', 'order b']
+        """
         return QuerySet(cls).order_by(*fields)
 
     @class_only
     def all(cls) -> QuerySet:
+        """Every record of the registry, as a lazy query set.
+
+        Returns
+        -------
+        QuerySet
+
+        Examples
+        --------
+        >>> ln.User.all().count() >= 1  # the current user exists from the first open
+        True
+        """
         return QuerySet(cls)
 
     @class_only
-    def df(cls, include=None, join: str = "inner", limit: int | None = 100):
-        """Registry content as a pandas DataFrame (first ``limit`` rows, newest first)."""
-        return QuerySet(cls).df(include=include, join=join, limit=limit, _registry=True)
+    def df(
+        cls,
+        include=None,
+        join: str = "left",
+        limit: int | None = 100,
+        order_by: str | None = "-id",
+        features=None,
+    ):
+        """The registry as a pandas DataFrame: the newest ``limit`` records (100 by default).
+
+        Parameters are those of :meth:`QuerySet.df`: ``include`` adds related fields as columns
+        (``"created_by__handle"``; to-many paths give sets), ``join="left"`` keeps records with
+        nothing related, ``limit=None`` returns every record (a warning says when the default
+        limit cut rows), ``order_by`` orders an unordered result.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``id``.
+
+        Examples
+        --------
+        >>> ln.ULabel(name="in a frame").save().name
+        'in a frame'
+        >>> frame = ln.ULabel.df(include="created_by__handle")
+        >>> frame.loc[frame["name"] == "in a frame", "created_by__handle"].tolist()
+        ['testuser']
+        """
+        return QuerySet(cls).df(include=include, join=join, limit=limit, order_by=order_by, features=features)
+
+    @class_only
+    def to_dataframe(
+        cls,
+        include=None,
+        join: str = "left",
+        limit: int | None = 100,
+        order_by: str | None = "-id",
+        features=None,
+    ):
+        """LaminDB 2.x's name for :meth:`df` (same parameters, same result).
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Examples
+        --------
+        >>> ln.ULabel(name="2.x frame").save().name
+        '2.x frame'
+        >>> "2.x frame" in ln.ULabel.to_dataframe(limit=None)["name"].tolist()
+        True
+        """
+        return QuerySet(cls).df(include=include, join=join, limit=limit, order_by=order_by, features=features)
+
+    @class_only
+    def to_list(cls, field: str | None = None) -> list:
+        """Every record (or the values of ``field``) as a list, in id order (LaminDB 2.x).
+
+        Parameters
+        ----------
+        field
+            A field name or field (``ln.ULabel.name``); ``None`` gives the records.
+
+        Returns
+        -------
+        list
+
+        Examples
+        --------
+        >>> ln.User.to_list("handle")
+        ['testuser']
+        """
+        return QuerySet(cls).to_list(field)
 
     @class_only
     def using(cls, instance) -> QuerySet:
-        """A read-only QuerySet on another instance (directory path or registered name)."""
+        """A read-only query set on another instance (its directory, or a name given to ``ln.init``).
+
+        The default instance never changes (no global switch). ``None`` or ``"default"`` means
+        the current instance, writable.
+
+        Parameters
+        ----------
+        instance
+            A directory path, a name registered with ``ln.init(path, name=...)``, or None.
+
+        Returns
+        -------
+        QuerySet
+            Read-only: ``save``/``delete`` through it raise ``ReadOnlyError``.
+
+        Examples
+        --------
+        >>> other = ln.setup.init("other-instance")  # created, not made the default
+        >>> ln.ULabel.using("other-instance").count()
+        0
+        """
+        return QuerySet.using(cls, instance)
+
+    @class_only
+    def connect(cls, instance) -> QuerySet:
+        """LaminDB 2.x's name for :meth:`using` (a read-only query set on another instance).
+
+        Returns
+        -------
+        QuerySet
+
+        Examples
+        --------
+        >>> ln.ULabel.connect(None).filter(name="nothing here").count()
+        0
+        """
         return QuerySet.using(cls, instance)
 
     @class_only
     def get(cls, idlike: int | str | None = None, **expressions) -> Record:
-        """One record by id (int), uid or uid prefix (str), or by field expressions.
+        """Exactly one record, by id (int), uid or uid prefix (str), or by field expressions.
 
-        >>> ln.ULabel.get("2riu039")  # doctest: +SKIP
-        >>> ln.ULabel.get(name="my-label")  # doctest: +SKIP
+        Parameters
+        ----------
+        idlike
+            An ``int`` id, a full uid, or the first characters of a uid.
+        **expressions
+            As in :meth:`filter`, e.g. ``name="T cell"``.
+
+        Returns
+        -------
+        Record
+
+        Raises
+        ------
+        DoesNotExist
+            ``ln.ULabel.DoesNotExist`` (a subclass of ``ln.errors.DoesNotExist``) when nothing matches.
+        MultipleResultsFound
+            ``ln.ULabel.MultipleObjectsReturned`` when several records match.
+
+        Examples
+        --------
+        >>> label = ln.ULabel(name="get me").save()
+        >>> ln.ULabel.get(name="get me") == label
+        True
+        >>> ln.ULabel.get(label.id).name, ln.ULabel.get(label.uid[:6]).name
+        ('get me', 'get me')
+        >>> try:
+        ...     ln.ULabel.get(name="missing")
+        ... except ln.ULabel.DoesNotExist as e:
+        ...     print(e)
+        ULabel matching name='missing' does not exist
         """
         return get(cls, idlike, None, **expressions)
+
+    @class_only
+    def describe(cls, return_str: bool = False) -> str | None:
+        """Print the registry's fields with their types, its relations and its row count.
+
+        Parameters
+        ----------
+        return_str
+            Return the plain text instead of printing it.
+
+        Returns
+        -------
+        str or None
+
+        Examples
+        --------
+        >>> print(ln.User.describe(return_str=True).splitlines()[0])
+        User  (registry, table 'user', 1 record)
+        """
+        from .describe import describe_registry
+
+        return describe_registry(cls, return_str=return_str)
 
     # -- curation and search: the QuerySet's methods, with the class as scope -----------------
     validate = class_only(QuerySet.validate)
@@ -953,6 +1242,17 @@ def _delete_links(cls, inst: Instance, ids: np.ndarray, tx=None) -> None:
             hit = int_values(snap.filter(mask).column("id"))
             if len(hit):
                 (tx or inst).delete_rows(f.link_table, hit)
+
+
+def check_permanent(permanent, what: str) -> None:
+    """Refuse ``delete(permanent=False)``: LaminDB moves records to a trash branch, this library has none."""
+    if permanent is False:
+        raise ValidationError(
+            f"there is no trash: {what} records cannot be soft-deleted (moved to a trash branch) here; "
+            f"delete() removes them for good. Call delete() or delete(permanent=True)"
+        )
+    if permanent not in (None, True):
+        raise InvalidArgument(f"permanent must be True, False or None, got {permanent!r}")
 
 
 def _root(inst: Instance | None):

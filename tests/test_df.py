@@ -109,12 +109,12 @@ def test_include_forward_fk(db):
 
 
 def test_include_seed_example(db):
-    frame = ln.ULabel.filter().df(include=["created_by__name"])
+    frame = ln.ULabel.filter().df(include=["created_by__name"], limit=None)
     assert len(frame) == 105 and "created_by__name" in frame.columns
 
 
 def test_include_deep_fk_and_join(db):
-    inner = ln.Artifact.df(include="run__transform__key")
+    inner = ln.Artifact.df(include="run__transform__key", join="inner")
     assert inner["run__transform__key"].to_dict() == {3: "pipeline", 1: "pipeline"}  # a2 has no run
     left = ln.Artifact.df(include="run__transform__key", join="left")
     assert list(left.index) == [3, 2, 1] and pd.isna(left.loc[2, "run__transform__key"])
@@ -123,7 +123,7 @@ def test_include_deep_fk_and_join(db):
 
 
 def test_include_many_to_many_gives_a_set_per_record(db):
-    inner = ln.Artifact.df(include="ulabels__name")
+    inner = ln.Artifact.df(include="ulabels__name", join="inner")
     assert inner["ulabels__name"].to_dict() == {3: {"Label 2"}, 1: {"Label 1", "Label 2"}}
     left = ln.Artifact.df(include=["ulabels__name"], join="left")
     assert left["ulabels__name"].to_dict() == {3: {"Label 2"}, 2: set(), 1: {"Label 1", "Label 2"}}
