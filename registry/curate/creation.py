@@ -64,7 +64,28 @@ def from_values(
     missing = missing[np.argsort(first[missing], kind="stable")]
     missing_values = enc.values.gather(missing).to_list()
     new_records: list = []
-    if create and missing_values:
+    from_source = getattr(sc.model, "_records_from_source", None)
+    if from_source is not None and missing_values:
+        # bio registries: values the registry lacks are built from the public source (unsaved)
+        found = from_source(missing_values, fname, dict(sc.restriction).get("organism"), source, sc.instance)
+        hit = np.array([r is not None for r in found], dtype=bool)
+        if create:
+            todo = [v for v, h in zip(missing_values, hit.tolist(), strict=True) if not h]
+            plain = iter(_build_new(sc, fname, todo, organism, source) if todo else [])
+            new_records = [r if r is not None else next(plain) for r in found]
+        else:
+            new_records = [r for r in found if r is not None]
+            missing = missing[hit]  # the positions of the values new_records stand for
+        if hit.any() and not mute:
+            logger.info(f"created {int(hit.sum())} {sc.model.__name__} records from the public source")
+        missing_values = [v for v, h in zip(missing_values, hit.tolist(), strict=True) if not h]
+        # two values naming one source term ("T-cell", "T lymphocyte") share one record
+        seen: set = set()
+        distinct = [i for i, r in enumerate(new_records) if not (id(r) in seen or seen.add(id(r)))]
+        if len(distinct) < len(new_records):
+            new_records = [new_records[i] for i in distinct]
+            missing = missing[np.asarray(distinct, dtype=np.int64)]
+    elif create and missing_values:
         new_records = _build_new(sc, fname, missing_values, organism, source)
     if new_records:
         all_keys = np.concatenate([keys, first[missing]])

@@ -232,6 +232,8 @@ def resolve(scope, organism=None, source=None) -> Scope:
             frame = frame.to_frame()
         base = None
     out = Scope(model=model, instance=instance, frame=frame, base=base, version=version, change=change, table=table_ref)
+    if organism is None and hasattr(model, "_default_organism"):
+        organism = model._default_organism()  # bio registries: bt.settings.organism
     restriction = []
     mask = None
     for name, value in (("organism", organism), ("source", source)):
@@ -305,6 +307,11 @@ def _related_id(scope: Scope, name: str, value) -> int:
     ref = target._snapshot_pl(scope.instance)
     name_col = target._schema.name_field
     hit = ref.filter(pl.col(name_col) == value)
+    create = getattr(target, "_get_or_create_named", None)
+    if hit.height == 0 and create is not None and not scope.instance.read_only:
+        made = create(value, scope.instance)  # e.g. bt.Organism "human" from its public source
+        if made is not None:
+            return int(made.id)
     if hit.height == 0:
         known = ref.get_column(name_col).drop_nulls().to_list()
         raise DoesNotExist(

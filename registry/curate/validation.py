@@ -166,6 +166,9 @@ def inspect(scope, values, field=None, *, mute: bool = False, organism=None, sou
     result = inspect_values(index, vals, synonyms=use_syn, uid_column="uid" if sc.has_field("uid") else None)
     if not mute and result.n_unique:
         _log_inspect(result, fname, sc)
+        public = getattr(sc.model, "_inspect_public", None)
+        if public is not None:
+            public(result, fname, sc)  # bio registries: which of the rest the public source has
     return result
 
 

@@ -1,0 +1,438 @@
+"""The bio registries (bionty's fields) and the verbs that reach their public sources.
+
+``public()``, ``from_source()``, ``import_source()`` are class methods of every bio registry;
+``from_values``, ``inspect`` and ``standardize`` consult the public source for values the
+registry does not hold (through hooks the curation layer calls: ``_records_from_source``,
+``_inspect_public``), and ``organism=`` defaults to ``bt.settings.organism``. uids are
+bionty's deterministic hashes, set at construction (``uids.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from ..errors import DoesNotExist, InvalidArgument
+from ..fields import Boolean, ForeignKey, Integer, ManyToMany, String, field_name
+from ..logging import logger
+from ..record import HasSynonyms, Record, class_only
+from . import sources as _sources
+from .uids import hash_uid, hash_uids, key_for
+
+ID_PATTERN = r"^\s*(?:https?://purl\.obolibrary\.org/obo/|obo:)?([A-Za-z][A-Za-z0-9]*)[_:]([A-Za-z0-9]+)\s*$"
+
+
+def normalize_ids(values: pl.Series) -> pl.Series:
+    """Ontology ids in any spelling -> ``PREFIX:local`` (``CL_0000084``, ``cl:0000084``, OBO IRIs).
+
+    The prefix keeps its case here; the case-insensitive tier of the matchers maps
+    ``cl:0000084`` to ``CL:0000084``.
+
+    >>> normalize_ids(pl.Series(["CL_0000084", "http://purl.obolibrary.org/obo/CL_0000084", "T cell"])).to_list()
+    ['CL:0000084', 'CL:0000084', 'T cell']
+    """
+    return values.str.replace(ID_PATTERN, "${1}:${2}")
+
+
+class BioRecord(Record, HasSynonyms):
+    _abstract = True
+    _uid_length = 14
+    _lookup_prefix = "bt"
+    _ontology_id_field = "ontology_id"
+
+    # -- uids ---------------------------------------------------------------------------------
+    @classmethod
+    def _initial_uid(cls, values: dict) -> str | None:
+        organism = ""
+        if "organism" in cls._fields:
+            org = values.get("organism")
+            if org is None and values.get("organism_id") is not None:
+                org = Organism._get_by_id(values["organism_id"])
+            organism = getattr(org, "name", org) or ""
+        key = key_for(cls.__name__, values, organism)
+        return hash_uid(key, cls._uid_length) if key else None
+
+    # -- public sources ---------------------------------------------------------------------
+    @classmethod
+    def _source_spec(cls, organism=None, source=None):
+        org = _organism_name(cls, organism)
+        return _sources.resolve(cls.__name__, org, source)
+
+    @class_only
+    def public(cls, organism=None, source=None):
+        """The public reference as an object with ``df()``, ``search``, ``validate``,
+        ``inspect``, ``standardize`` and ``lookup`` (registry-independent).
+
+        >>> bt.CellType.public().validate(["T cell", "T-cell"])  # doctest: +SKIP
+        array([ True, False])
+        """
+        from .public import PublicReference
+
+        inst = cls._resolve_instance(None)
+        spec = cls._source_spec(organism, source)
+        return PublicReference(cls, spec, _sources.frame(spec, inst))
+
+    @class_only
+    def from_source(cls, *, organism=None, source=None, mute: bool = False, **kwargs):
+        """One unsaved record built from the public source, looked up by one field
+        (``name=...``, ``ontology_id=...``, ``symbol=...``); synonyms and id spellings resolve.
+
+        Returns the existing record if the registry already holds it, None if the source has no
+        such term (with a warning), and raises for an ambiguous lookup.
+        """
+        if len(kwargs) != 1:
+            raise InvalidArgument(
+                f"{cls.__name__}.from_source() takes exactly one field, e.g. from_source({cls._name_field}='...')"
+            )
+        (fname, value), = kwargs.items()
+        recs = cls.from_values([value], field=fname, organism=organism, source=source, mute=True)
+        if len(recs) == 0:
+            if not mute:
+                logger.warning(f"no {cls.__name__} with {fname}={value!r} in the public source")
+            return None
+        return recs[0]
+
+    @class_only
+    def import_source(cls, source=None, organism=None, *, instance=None, progress: bool = True) -> int:
+        """Save every (non-obsolete) term of the public source, with its ``parents`` links, in
+        one transaction; terms already in the registry are skipped (idempotent).
+
+        Returns the number of records created.
+        """
+        from .importer import import_frame
+
+        inst = cls._resolve_instance(instance)
+        spec = _sources.resolve(cls.__name__, _organism_name(cls, organism, inst), source)
+        return import_frame(cls, spec, _sources.frame(spec, inst), inst, progress=progress)
+
+    # -- hooks the curation layer calls --------------------------------------------------------
+    @classmethod
+    def _default_organism(cls):
+        if "organism" not in cls._fields:
+            return None
+        from .settings import settings
+
+        return settings.organism
+
+    @classmethod
+    def _records_from_source(cls, values: list, field: str, organism_id, source, instance) -> list:
+        """For values the registry lacks: unsaved records built from the public source (None
+        where the source has nothing), aligned with ``values``."""
+        try:
+            org = Organism._get_by_id(organism_id, instance).name if organism_id is not None else None
+            spec = _sources.resolve(cls.__name__, org or _organism_name(cls, None, instance), source)
+        except Exception:  # noqa: BLE001 - no source installed: the registry-only behaviour
+            return [None] * len(values)
+        from .public import PublicReference
+
+        pub = PublicReference(cls, spec, _sources.frame(spec, instance))
+        rows = pub._rows_for(values, field)
+        if not (rows >= 0).any():
+            return [None] * len(values)
+        src = _source_record(spec, instance)
+        org_id = organism_id
+        if org_id is None and "organism" in cls._fields and spec.organism != "all":
+            org_id = _organism_record(spec.organism, instance).id
+        return pub._build_records(rows, source_id=src.id, organism_id=org_id)
+
+    @classmethod
+    def _inspect_public(cls, result, field: str, sc) -> None:
+        """Log which non-validated values exist in the public source (and obsolete terms)."""
+        unmatched = result.unmatched
+        if not unmatched:
+            return
+        try:
+            organism_id = dict(sc.restriction).get("organism")
+            org = Organism._get_by_id(organism_id, sc.instance).name if organism_id is not None else None
+            pub = cls.public(organism=org)
+        except Exception:  # noqa: BLE001 - no public source: nothing to add
+            return
+        pub._report(unmatched, field, registry_hint=True)
+
+    @classmethod
+    def _after_insert(cls, records: list, ids: np.ndarray, inst, tx) -> None:
+        """Stage ``parents`` links for new records that came from a public source, to parents
+        already in the registry or saved in the same call."""
+        if "parents" not in cls._fields:
+            return
+        pairs = [(i, p) for r, i in zip(records, ids.tolist(), strict=True) for p in (r.__dict__.get("_source_parents") or ())]
+        if not pairs:
+            return
+        child = pl.DataFrame({"id": [a for a, _ in pairs], "parent": [b for _, b in pairs]}, schema={"id": pl.Int64, "parent": pl.String})
+        known = cls._snapshot_pl(inst).select("id", "ontology_id")
+        new = pl.DataFrame(
+            {"id": ids.astype(np.int64), "ontology_id": [r.__dict__.get("ontology_id") for r in records]},
+            schema={"id": pl.Int64, "ontology_id": pl.String},
+        )
+        targets = pl.concat([known, new]).rename({"id": "parent_id", "ontology_id": "parent"})
+        links = child.join(targets, on="parent", how="inner")
+        if links.height:
+            src, tgt = cls.parents.link_columns
+            tx.commit(
+                cls.parents.link_table,
+                inserts=pa.table({src: links["id"].to_arrow(), tgt: links["parent_id"].to_arrow()}),
+            )
+
+    # -- ids in any spelling -------------------------------------------------------------------
+    @class_only
+    def standardize(
+        cls,
+        values,
+        field=None,
+        *,
+        return_field=None,
+        return_mapper: bool = False,
+        case_sensitive: bool = False,
+        mute: bool = False,
+        public_aware: bool = True,
+        keep="first",
+        synonyms_field: str = "synonyms",
+        organism=None,
+        source=None,
+    ):
+        """LaminDB's ``standardize``; ontology ids in any spelling map to ``PREFIX:local``, and
+        values the registry lacks are standardised against the public source
+        (``public_aware=True``, as bionty)."""
+        from .public import standardize_public_aware
+
+        return standardize_public_aware(
+            cls,
+            values,
+            field,
+            return_field=return_field,
+            return_mapper=return_mapper,
+            case_sensitive=case_sensitive,
+            mute=mute,
+            public_aware=public_aware,
+            keep=keep,
+            synonyms_field=synonyms_field,
+            organism=organism,
+            source=source,
+        )
+
+
+def _organism_name(cls, organism, instance=None) -> str | None:
+    """The organism name to pick a source with: the argument, else ``bt.settings.organism``
+    for registries with an organism field."""
+    if organism is None:
+        if "organism" not in cls._fields and cls.__name__ != "Gene":
+            return None
+        from .settings import settings
+
+        organism = settings.organism
+    if organism is None:
+        return None
+    if isinstance(organism, str):
+        return organism
+    return getattr(organism, "name", None)
+
+
+def _source_record(spec, instance) -> Source:
+    """The ``bt.Source`` row for ``spec`` (created if the user removed it)."""
+    Source._resolve_instance(instance)
+    snap = Source._snapshot_pl(instance)
+    hit = snap.filter(
+        (pl.col("entity") == spec.entity) & (pl.col("name") == spec.name) & (pl.col("version") == spec.version)
+    )
+    if hit.height:
+        return Source._get_by_id(int(hit["id"][0]), instance)
+    rec = Source(**spec.row())
+    rec.__dict__["_instance"] = instance
+    rec.save()
+    return rec
+
+
+def _organism_record(name: str, instance) -> Organism:
+    """The Organism named ``name``, created from the organism source on first use."""
+    hit = Organism._snapshot_pl(instance).filter(pl.col("name") == name)
+    if hit.height:
+        return Organism._get_by_id(int(hit["id"][0]), instance)
+    rec = Organism._create_from_source(name, instance)
+    if rec is None:
+        raise DoesNotExist(f"no Organism named {name!r}; create it with bt.Organism(name={name!r}).save()")
+    return rec
+
+
+class Organism(BioRecord):
+    """An organism (``bt.Organism(name="human", ontology_id="NCBITaxon:9606")``)."""
+
+    name = String(unique=True, required=True, max_length=64)
+    ontology_id = String(max_length=32)
+    scientific_name = String(max_length=64)
+    abbr = String(max_length=32)
+    synonyms = String()
+    description = String()
+    source = ForeignKey("Source", related_name="organisms")
+
+    @classmethod
+    def _create_from_source(cls, name: str, instance) -> Organism | None:
+        """Save and return the Organism ``name`` from the organism source (None if unknown)."""
+        from . import loaders
+
+        ref = loaders.ORGANISMS
+        hit = ref.filter((pl.col("name") == name) | (pl.col("scientific_name") == name.replace(" ", "_").lower()))
+        if hit.height == 0:
+            return None
+        row = hit.row(0, named=True)
+        spec = _sources.resolve("Organism")
+        src = _source_record(spec, instance)
+        rec = cls(name=row["name"], ontology_id=row["ontology_id"], scientific_name=row["scientific_name"], source_id=src.id)
+        rec.__dict__["_instance"] = instance
+        rec.save()
+        return rec
+
+    @classmethod
+    def _get_or_create_named(cls, name: str, instance):
+        """Hook for ``organism="human"`` arguments: create the organism from its source on first use."""
+        return cls._create_from_source(name, instance)
+
+
+class Source(Record):
+    """A versioned public reference (e.g. Cell Ontology 2026-03-26) records come from.
+
+    On a new instance it lists every public source the installed packages offer.
+    """
+
+    _uid_length = 8
+
+    entity = String(required=True, max_length=256)
+    organism = String(max_length=64)
+    name = String(required=True, max_length=64)
+    version = String(max_length=256)
+    url = String()
+    description = String()
+    in_db = Boolean(default=False)
+    currently_used = Boolean(default=False)
+
+    @classmethod
+    def _initial_uid(cls, values: dict) -> str | None:
+        return hash_uid(key_for("Source", values), cls._uid_length)
+
+    _seeded: dict = {}
+
+    @classmethod
+    def _resolve_instance(cls, instance=None):
+        inst = super()._resolve_instance(instance)
+        key = id(inst)
+        if cls._seeded.get(key) is not inst and not inst.read_only:
+            cls._seeded[key] = inst
+            _seed_sources(inst)
+        return inst
+
+
+def _seed_sources(inst) -> None:
+    """Add the catalog's sources the instance does not list yet (one commit)."""
+    specs = _sources.catalog()
+    snap = inst.snapshot_pl(Source._schema_table())
+    rows = pl.DataFrame([s.row() for s in specs])
+    defaults = rows.with_columns(
+        (pl.int_range(pl.len()).over(["entity", "organism"]) == 0).alias("currently_used")
+    )
+    if snap.height:
+        defaults = defaults.join(snap.select("entity", "name", "version", "organism"), on=["entity", "name", "version", "organism"], how="anti")
+        defaults = defaults.with_columns(pl.lit(False).alias("currently_used"))
+    if defaults.height == 0:
+        return
+    uids = hash_uids(
+        (defaults["entity"] + defaults["name"] + defaults["organism"] + defaults["version"]).to_list(), Source._uid_length
+    )
+    defaults = defaults.with_columns(pl.Series("uid", uids))
+    # registering every table first: _insert_arrow resolves the instance again (no re-entry: seeded)
+    Source._insert_arrow(defaults.to_arrow(), inst)
+
+
+class Gene(BioRecord):
+    """Genes, keyed by Ensembl id; ``symbol`` is the name field."""
+
+    _name_field = "symbol"
+    _ontology_id_field = "ensembl_gene_id"
+
+    symbol = String(max_length=64)
+    stable_id = String(max_length=64)
+    ensembl_gene_id = String(unique=True, max_length=64)
+    ncbi_gene_ids = String()
+    biotype = String(max_length=64)
+    synonyms = String()
+    description = String()
+    organism = ForeignKey("Organism", related_name="genes")
+    source = ForeignKey("Source", related_name="genes")
+
+
+class Protein(BioRecord):
+    """Proteins (UniProtKB); no public source is bundled yet."""
+
+    _ontology_id_field = "uniprotkb_id"
+
+    name = String(max_length=256)
+    uniprotkb_id = String(unique=True, max_length=10)
+    synonyms = String()
+    length = Integer()
+    gene_symbol = String(max_length=64)
+    ensembl_gene_ids = String()
+    organism = ForeignKey("Organism", related_name="proteins")
+    source = ForeignKey("Source", related_name="proteins")
+
+
+class CellMarker(BioRecord):
+    """Cell markers (no public source is bundled yet)."""
+
+    name = String(required=True, max_length=64)
+    synonyms = String()
+    gene_symbol = String(max_length=64)
+    ncbi_gene_id = String(max_length=32)
+    uniprotkb_id = String(max_length=10)
+    organism = ForeignKey("Organism", related_name="cell_markers")
+    source = ForeignKey("Source", related_name="cell_markers")
+
+
+class _Ontology(BioRecord):
+    """Fields shared by the ontology registries."""
+
+    _abstract = True
+
+    name = String(required=True, max_length=256)
+    ontology_id = String(max_length=32)
+    abbr = String(unique=True, max_length=32)
+    synonyms = String()
+    description = String()
+    source = ForeignKey("Source")
+
+
+def _ontology(name: str, doc: str):
+    """Declare an ontology registry with a self many-to-many ``parents`` (reverse: ``children``)."""
+    return type(
+        name,
+        (_Ontology,),
+        {"__doc__": doc, "__module__": __name__, "parents": ManyToMany(name, related_name="children")},
+    )
+
+
+CellType = _ontology("CellType", "Cell types (Cell Ontology).")
+Tissue = _ontology("Tissue", "Tissues (Uberon).")
+Disease = _ontology("Disease", "Diseases (Mondo).")
+ExperimentalFactor = _ontology("ExperimentalFactor", "Experimental factors (EFO).")
+Phenotype = _ontology("Phenotype", "Phenotypes (PATO).")
+Pathway = _ontology("Pathway", "Pathways (no public source is bundled yet).")
+DevelopmentalStage = _ontology("DevelopmentalStage", "Developmental stages (HsapDv, MmusDv).")
+Ethnicity = _ontology("Ethnicity", "Ethnicities (HANCESTRO).")
+CellLine = _ontology("CellLine", "Cell lines (Cellosaurus).")
+
+__all__ = [
+    "Organism",
+    "Source",
+    "Gene",
+    "Protein",
+    "CellMarker",
+    "CellType",
+    "Tissue",
+    "Disease",
+    "ExperimentalFactor",
+    "Phenotype",
+    "Pathway",
+    "DevelopmentalStage",
+    "Ethnicity",
+    "CellLine",
+    "normalize_ids",
+    "field_name",
+]
