@@ -40,6 +40,7 @@ class BioRecord(Record, HasSynonyms):
     _uid_length = 14
     _lookup_prefix = "bt"
     _ontology_id_field = "ontology_id"
+    _return_existing = True  # as bionty: CellType(name="T cell") returns the saved "T cell"
 
     # -- uids ---------------------------------------------------------------------------------
     @classmethod
@@ -142,6 +143,8 @@ class BioRecord(Record, HasSynonyms):
         unmatched = result.unmatched
         if not unmatched:
             return
+        if field == "ontology_id":
+            _report_id_spellings(cls, unmatched, sc)
         try:
             organism_id = dict(sc.restriction).get("organism")
             org = Organism._get_by_id(organism_id, sc.instance).name if organism_id is not None else None
@@ -176,6 +179,16 @@ class BioRecord(Record, HasSynonyms):
 
     # -- ids in any spelling -------------------------------------------------------------------
     @class_only
+    def search(cls, string, *, field=None, limit: int | None = 20, case_sensitive: bool = False):
+        """``Registry.search``; an ontology id in any spelling (``CL_0000084``, ``cl:0000084``,
+        its OBO IRI) is searched as ``CL:0000084``."""
+        from ..queryset import QuerySet
+
+        if isinstance(string, str):
+            string = normalize_ids(pl.Series([string])).item()
+        return QuerySet(cls).search(string, field=field, limit=limit, case_sensitive=case_sensitive)
+
+    @class_only
     def standardize(
         cls,
         values,
@@ -209,6 +222,20 @@ class BioRecord(Record, HasSynonyms):
             synonyms_field=synonyms_field,
             organism=organism,
             source=source,
+        )
+
+
+def _report_id_spellings(cls, values: list, sc) -> None:
+    """Log ids that the registry holds in another spelling (``CL_0000084`` -> ``CL:0000084``)."""
+    q = pl.DataFrame({"value": pl.Series(values, dtype=pl.String)})
+    q = q.with_columns(normalize_ids(q.get_column("value")).str.to_lowercase().alias("__k"))
+    ref = sc.frame.select("ontology_id", cls._name_field).with_columns(pl.col("ontology_id").str.to_lowercase().alias("__k"))
+    hits = q.join(ref, on="__k", how="inner").unique("value", keep="first", maintain_order=True)
+    if hits.height:
+        pairs = ", ".join(f"{v!r} → {i!r} ({n!r})" for v, i, n in hits.select("value", "ontology_id", cls._name_field).head(10).iter_rows())
+        logger.print(
+            f"   detected {hits.height} id{'s' if hits.height != 1 else ''} in another spelling: {pairs}\n"
+            f"→  standardize them: {sc.label}.standardize(values, field='ontology_id')"
         )
 
 

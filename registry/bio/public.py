@@ -78,8 +78,9 @@ class PublicReference:
         if self._is_id(field) and vals.series.dtype == pl.String:
             from .models import normalize_ids
 
-            vals = as_values(normalize_ids(vals.series), "str")
-            vals.scalar = isinstance(values, str)
+            import dataclasses
+
+            vals = dataclasses.replace(vals, series=normalize_ids(vals.series), raw=None)
         return vals
 
     # -- the verbs ---------------------------------------------------------------------------
