@@ -51,7 +51,7 @@ class Run(Record):
     _name_field = "reference"
     _uid_length = 16
 
-    transform = ForeignKey("Transform", related_name="runs")
+    transform = ForeignKey("Transform", related_name="runs", on_delete="CASCADE")  # as LaminDB: runs go with it
     started_at = DateTime()
     finished_at = DateTime()
     reference = String(max_length=255)

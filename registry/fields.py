@@ -165,18 +165,32 @@ class JSON(Field):
     python_types = (dict, list, str, int, float, bool)
 
 
+ON_DELETE = ("PROTECT", "CASCADE", "SET_NULL")
+
+
 class ForeignKey(Field):
     """A reference to one record of ``target``; stored as ``<name>_id``.
 
     ``record.run`` is the related record (loaded on first access), ``record.run_id`` the id.
+    Saving an id that no ``target`` record has is an ``IntegrityError``. ``on_delete`` says
+    what deleting the target does to the records pointing at it, as Django's: ``"PROTECT"``
+    (the default: the delete is refused while references exist), ``"CASCADE"`` (they are
+    deleted too, in the same transaction) or ``"SET_NULL"`` (their ``<name>_id`` becomes None).
     """
 
     kind = "fk"
 
-    def __init__(self, target: str, *, related_name: str | None = None, null: bool = True):
+    def __init__(
+        self, target: str, *, related_name: str | None = None, null: bool = True, on_delete: str = "PROTECT"
+    ):
         super().__init__(null=null)
+        if on_delete not in ON_DELETE:
+            raise InvalidArgument(f"on_delete must be one of {', '.join(ON_DELETE)}, got {on_delete!r}")
+        if on_delete == "SET_NULL" and not null:
+            raise InvalidArgument("on_delete='SET_NULL' needs null=True: the id becomes None when the target goes")
         self.target = target
         self.related_name = related_name
+        self.on_delete = on_delete
 
     @property
     def column(self) -> str:

@@ -373,11 +373,11 @@ class QuerySet:
         )
         if not len(ids):
             return 0
-        from .record import _delete_links
+        from .record import delete_records
 
-        with self.instance.transaction() as tx:  # rows and their link rows: all or nothing
-            n = tx.delete_rows(self.model._schema.table, ids)
-            _delete_links(self.model, self.instance, np.asarray(ids, np.int64), tx)
+        # rows, what cascades from them and their link rows: all or nothing
+        with self.instance.transaction() as tx:
+            n = delete_records(self.model, np.asarray(ids, np.int64), self.instance, tx)
         return n
 
     # -- column access ---------------------------------------------------------------------

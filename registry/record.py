@@ -39,6 +39,7 @@ from .errors import (
     did_you_mean,
 )
 from .fields import JSON, DateTime, Field, ForeignKey, IdField, Integer, ManyToMany, String, field_name
+from .integrity import apply_delete, check_references, plan_delete
 from .queryset import QuerySet  # no import cycle: queryset imports record lazily
 from .schema import FieldSpec, RegistrySchema, SchemaMap
 
@@ -433,8 +434,15 @@ class Record(metaclass=RecordMeta):
             col = cols.get(name)
             if col is None or col.null_count:
                 raise ValidationError(f"{cls.__name__} requires '{name}' for every row")
+        rows = pa.table(cols)
         try:
-            result = (tx or inst).commit(cls._schema_table(), inserts=pa.table(cols))
+            if tx is None:
+                with _storage_errors(), inst.transaction() as own:
+                    check_references(cls, rows, own.snapshot)
+                    result = own.commit(cls._schema_table(), inserts=rows)
+            else:
+                check_references(cls, rows, tx.snapshot)
+                result = tx.commit(cls._schema_table(), inserts=rows)
         except ConstraintViolation as e:
             raise _integrity_error(cls, e) from None
         return result.ids
@@ -488,8 +496,7 @@ class Record(metaclass=RecordMeta):
         cls._ensure_tables(inst)
         # The row and its link rows go in one transaction: a crash leaves both or neither.
         with _storage_errors(), inst.transaction() as tx:
-            tx.delete_rows(cls._schema_table(), [self.id])
-            _delete_links(cls, inst, np.array([self.id]), tx)
+            delete_records(cls, np.array([self.id]), inst, tx)
         self.__dict__["id"] = None
 
     def refresh_from_db(self) -> None:
@@ -1159,6 +1166,8 @@ def _save_group(cls: type[Record], records: list[Record], inst: Instance, tx):
     fields = cls._value_fields()
     inserts = _columns(cls, fields, new, now, user_id, insert=True) if new else None
     updates = _columns(cls, fields, old, now, user_id, insert=False) if old else None
+    check_references(cls, inserts, tx.snapshot)  # under the writer lock: no delete can slip in
+    check_references(cls, updates, tx.snapshot)
     try:
         result = tx.commit(cls._schema_table(), inserts=inserts, updates=updates)
     except ConstraintViolation as e:
@@ -1231,6 +1240,15 @@ def _integrity_error(cls, e: ConstraintViolation) -> IntegrityError:
         f"{cls.__name__} with {field}={e.value!r} already exists (uid '{e.existing_uid}'); nothing was saved. "
         f"Load it with {cls.__name__}.get({field}={e.value!r}) or choose another {field}"
     )
+
+
+def delete_records(cls, ids: np.ndarray, inst: Instance, tx) -> int:
+    """Stage the delete of ``cls`` records ``ids`` in ``tx``, following each ForeignKey's ``on_delete``
+    (PROTECT refuses with ``IntegrityError``; CASCADE and SET_NULL change the other tables in the
+    same transaction) and removing their link rows. Returns how many ``cls`` rows were deleted."""
+    cls._ensure_tables(inst)
+    plan = plan_delete(cls, ids, REGISTRIES, tx.snapshot)
+    return apply_delete(plan, REGISTRIES, inst, tx).get(cls, 0)
 
 
 def _delete_links(cls, inst: Instance, ids: np.ndarray, tx=None) -> None:
