@@ -98,6 +98,24 @@ def shorten(value, limit: int = MAX_SHOWN) -> str:
     return text
 
 
+def text_error(value: str, what: str) -> ValidationError | None:
+    """A ``ValidationError`` if ``value`` cannot be stored as UTF-8 text (a lone surrogate), else None.
+
+    Surrogates come from decoding bytes with ``errors="surrogateescape"`` or from JSON escapes;
+    Arrow, DuckDB and Parquet take only valid UTF-8.
+    """
+    if value.isascii():
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        return ValidationError(
+            f"{what}: {shorten(value)} is not valid Unicode text (lone surrogate {value[e.start]!r} at position "
+            f"{e.start}); fix the text, e.g. decode its source with errors='replace'"
+        )
+    return None
+
+
 def did_you_mean(word: str, choices: Iterable[str], n: int = 3) -> str:
     """Return ``"; did you mean 'x'?"`` for the closest choices, or ``""`` if none is close.
 
@@ -129,4 +147,5 @@ __all__ = [
     "SQLRefused",
     "did_you_mean",
     "shorten",
+    "text_error",
 ]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from .errors import InvalidArgument, ValidationError
+from .errors import InvalidArgument, ValidationError, shorten
 from .schema import FieldSpec
 
 if TYPE_CHECKING:
@@ -115,7 +115,9 @@ class Field:
 
     def _type_error(self, value):
         expected = " or ".join(t.__name__ for t in self.python_types)
-        raise ValidationError(f"{self._owner()}.{self.name} expects {expected}, got {type(value).__name__} {value!r}")
+        raise ValidationError(
+            f"{self._owner()}.{self.name} expects {expected}, got {type(value).__name__} {shorten(value)}"
+        )
 
     def spec(self) -> FieldSpec:
         return FieldSpec(name=self.name, kind=self.kind, column=self.column, nullable=self.null, unique=self.unique)
@@ -180,9 +182,7 @@ class ForeignKey(Field):
 
     kind = "fk"
 
-    def __init__(
-        self, target: str, *, related_name: str | None = None, null: bool = True, on_delete: str = "PROTECT"
-    ):
+    def __init__(self, target: str, *, related_name: str | None = None, null: bool = True, on_delete: str = "PROTECT"):
         super().__init__(null=null)
         if on_delete not in ON_DELETE:
             raise InvalidArgument(f"on_delete must be one of {', '.join(ON_DELETE)}, got {on_delete!r}")
@@ -229,7 +229,7 @@ class ForeignKey(Field):
             target = self.target_model()
             if not isinstance(value, target):
                 raise ValidationError(
-                    f"{self._owner()}.{self.name} expects a {target.__name__} record, got {type(value).__name__} {value!r}"
+                    f"{self._owner()}.{self.name} expects a {target.__name__} record, got {type(value).__name__} {shorten(value)}"
                     f"; to set the id directly use {self.column}=<int>"
                 )
             if value.id is None:
@@ -260,7 +260,7 @@ class IdField:
         if "_batch" in instance.__dict__:
             instance._materialize()
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ValidationError(f"{self.fk._owner()}.{self.fk.column} expects an int id, got {value!r}")
+            raise ValidationError(f"{self.fk._owner()}.{self.fk.column} expects an int id, got {shorten(value)}")
         instance.__dict__[self.fk.column] = value
         cache = instance.__dict__.get("_related_cache")
         if cache:

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from storage import Instance
+from storage.engine import StatementError
 from storage.instance import InstanceNotFound
 
 from .errors import (
@@ -28,6 +29,8 @@ from .errors import (
     InvalidArgument,
     ReadOnlyError,
     ValidationError,
+    shorten,
+    text_error,
 )
 from .logging import logger
 from .query import Q, Query, compile_include, compile_query
@@ -169,7 +172,15 @@ class QuerySet:
 
     def _run(self, compiled: Compiled) -> pa.Table:
         self._index_equalities()
-        return self.instance.engine.execute(compiled.sql, compiled.params, compiled.tables)
+        for p in compiled.params:  # a handful of values (huge ``in`` lists are tables), not rows
+            for v in p if isinstance(p, (list, tuple)) else (p,):
+                bad = text_error(v, f"{self.model.__name__} query value") if isinstance(v, str) else None
+                if bad is not None:
+                    raise bad
+        try:
+            return self.instance.engine.execute(compiled.sql, compiled.params, compiled.tables)
+        except StatementError as e:
+            raise ValidationError(f"{self.model.__name__} query could not run: {e}") from None
 
     def _index_equalities(self) -> None:
         """Point lookups on unique columns get an ART index (the engine builds it once, on big tables)."""
@@ -328,7 +339,7 @@ class QuerySet:
                 f"{self.model.__name__}.get() needs an id, a uid or field expressions, e.g. get(name='...')"
             )
         else:
-            qs, what = self.filter(**expressions), ", ".join(f"{k}={v!r}" for k, v in expressions.items())
+            qs, what = self.filter(**expressions), ", ".join(f"{k}={shorten(v)}" for k, v in expressions.items())
         rows = qs._clone(qs._query.slice(0, 2)).list()
         if not rows:
             raise self.model.DoesNotExist(f"{self.model.__name__} matching {what} does not exist")

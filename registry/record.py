@@ -37,6 +37,8 @@ from .errors import (
     RegistryError,
     ValidationError,
     did_you_mean,
+    shorten,
+    text_error,
 )
 from .fields import JSON, DateTime, Field, ForeignKey, IdField, Integer, ManyToMany, String, field_name
 from .integrity import apply_delete, check_references, plan_delete
@@ -45,6 +47,7 @@ from .schema import FieldSpec, RegistrySchema, SchemaMap
 
 REGISTRIES: dict[str, type[Record]] = {}
 _SCHEMA_CACHE: dict[str, Any] = {}
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1  # ids and Integer fields are int64
 
 
 class class_only:
@@ -450,6 +453,8 @@ class Record(metaclass=RecordMeta):
     @classmethod
     def _get_by_id(cls, id_: int, instance: Instance | None = None) -> Record:
         inst = cls._resolve_instance(instance)
+        if not _INT64_MIN <= id_ <= _INT64_MAX:
+            raise cls.DoesNotExist(f"{cls.__name__} with id={shorten(id_)} does not exist (ids are 64-bit integers)")
         rows = inst.find(cls._schema_table(), "id", int(id_))
         if rows.num_rows:
             return cls._from_arrow(rows.slice(0, 1), inst)[0]
@@ -535,7 +540,7 @@ class Record(metaclass=RecordMeta):
             if isinstance(value, dt.datetime):
                 parts.append(f"{col}={value.strftime('%Y-%m-%d %H:%M:%S')}")
             else:
-                parts.append(f"{col}={value!r}")
+                parts.append(f"{col}={shorten(value)}")
         return f"{type(self).__name__}({', '.join(parts)})"
 
     def __getattr__(self, name: str):
@@ -929,10 +934,13 @@ def get(cls: type[Record], idlike=None, instance: Instance | None = None, **expr
     if isinstance(idlike, (int, np.integer)):
         return cls._get_by_id(int(idlike), inst)
     if isinstance(idlike, str):
+        bad = text_error(idlike, f"{cls.__name__}.get() uid")
+        if bad is not None:
+            raise bad
         return _get_by_uid(cls, idlike, inst)
     if idlike is not None:
         raise InvalidArgument(
-            f"{cls.__name__}.get() takes an int id or a str uid (or prefix), got {type(idlike).__name__} {idlike!r}"
+            f"{cls.__name__}.get() takes an int id or a str uid (or prefix), got {type(idlike).__name__} {shorten(idlike)}"
         )
     if not expressions:
         raise InvalidArgument(f"{cls.__name__}.get() needs an id, a uid or field expressions, e.g. get(name='...')")
@@ -947,7 +955,7 @@ def get(cls: type[Record], idlike=None, instance: Instance | None = None, **expr
             break
         mask = rows.column(col).is_null() if value is None else pc.fill_null(pc.equal(rows.column(col), value), False)
         rows = rows.filter(mask)
-    return _one(cls, rows.slice(0, 2), inst, ", ".join(f"{k}={v!r}" for k, v in expressions.items()))
+    return _one(cls, rows.slice(0, 2), inst, ", ".join(f"{k}={shorten(v)}" for k, v in expressions.items()))
 
 
 def _simple_equalities(cls, expressions) -> list[tuple[str, Any]] | None:
@@ -956,6 +964,12 @@ def _simple_equalities(cls, expressions) -> list[tuple[str, Any]] | None:
     for key, value in expressions.items():
         name = key[:-7] if key.endswith("__exact") else key
         f = cls._fields.get(name)
+        if isinstance(value, int) and not _INT64_MIN <= value <= _INT64_MAX:
+            return None  # no stored value equals it; the query path answers DoesNotExist
+        if isinstance(value, str):
+            bad = text_error(value, f"{cls.__name__}.get({key}=...)")
+            if bad is not None:
+                raise bad
         if isinstance(f, ForeignKey):
             if isinstance(value, Record):
                 value = value.id
@@ -1017,13 +1031,17 @@ def save(records: Iterable[Record] | Record) -> None:
         records = [records]
     # a from_values RecordList offers only what may need writing (no objects for untouched rows)
     offer = getattr(records, "_records_to_save", None)
+    if offer is None and (isinstance(records, (str, bytes, dict)) or not isinstance(records, Iterable)):
+        raise InvalidArgument(
+            f"ln.save() takes a record or a list of records, got {type(records).__name__} {shorten(records)}"
+        )
     records = offer() if offer is not None else list(records)
     if not records:
         return
     groups: dict[type, list[Record]] = {}
     for r in records:
         if not isinstance(r, Record):
-            raise InvalidArgument(f"ln.save() takes records, got {type(r).__name__} {r!r}")
+            raise InvalidArgument(f"ln.save() takes records, got {type(r).__name__} {shorten(r)}")
         groups.setdefault(type(r), []).append(r)
     # Users first: other records' created_by may point to them.
     order = sorted(groups, key=lambda c: c.__name__ != "User")
@@ -1225,7 +1243,15 @@ def _columns(cls, fields: list[Field], records: list[Record], now, user_id, inse
         try:
             cols[col] = pa.array(values, f.arrow_type)
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as e:
-            raise ValidationError(f"{cls.__name__}.{f.name}: a value does not fit {f.kind}: {e}") from None
+            raise ValidationError(
+                f"{cls.__name__}.{f.name}: a value does not fit {f.kind}: {shorten(str(e))}"
+            ) from None
+        except UnicodeEncodeError:  # find the culprit only now that there is one
+            for v in values:
+                bad = text_error(v, f"{cls.__name__}.{f.name}") if isinstance(v, str) else None
+                if bad is not None:
+                    raise ValidationError(f"{bad}; nothing was saved") from None
+            raise
     return pa.table(cols)
 
 
@@ -1233,12 +1259,12 @@ def _integrity_error(cls, e: ConstraintViolation) -> IntegrityError:
     field = e.column
     if e.within_batch:
         return IntegrityError(
-            f"{cls.__name__} records being saved share {field}={e.value!r}, which must be unique; nothing was saved. "
+            f"{cls.__name__} records being saved share {field}={shorten(e.value)}, which must be unique; nothing was saved. "
             f"Remove the duplicates, e.g. with {{r.{field}: r for r in records}}.values()"
         )
     return IntegrityError(
-        f"{cls.__name__} with {field}={e.value!r} already exists (uid '{e.existing_uid}'); nothing was saved. "
-        f"Load it with {cls.__name__}.get({field}={e.value!r}) or choose another {field}"
+        f"{cls.__name__} with {field}={shorten(e.value)} already exists (uid '{e.existing_uid}'); nothing was saved. "
+        f"Load it with {cls.__name__}.get({field}={shorten(e.value)}) or choose another {field}"
     )
 
 

@@ -40,7 +40,12 @@ class Engine:
     def execute(
         self, sql: str, params: list | tuple | None = None, tables: Mapping[str, pa.Table | pa.Array] | None = None
     ) -> pa.Table:
-        """Run ``sql`` with ``params``; ``tables`` are Arrow data registered for this query only."""
+        """Run ``sql`` with ``params``; ``tables`` are Arrow data registered for this query only.
+
+        DuckDB's own errors (a bad regex, a value it cannot convert) come out as ``StatementError``.
+        """
+        import duckdb
+
         with self._lock:
             self._sync(sql)
             registered = []
@@ -51,6 +56,8 @@ class Engine:
                     self.con.register(name, data)
                     registered.append(name)
                 return self.con.sql(sql, params=list(params or [])).to_arrow_table()
+            except duckdb.Error as e:
+                raise StatementError(_one_line(e)) from None
             finally:
                 for name in registered:
                     self.con.unregister(name)

@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, ValidationError, text_error
 
 # polars dtypes that hold text the matchers understand as-is (after a cast to String)
 _TEXT_DTYPES = (pl.String, pl.Categorical, pl.Enum)
@@ -54,6 +54,9 @@ def as_values(values: Any, kind: str = "str", *, field_label: str = "the field")
     True
     """
     if isinstance(values, str):
+        bad = text_error(values, f"a value for {field_label}")
+        if bad is not None:
+            raise bad
         return Values(pl.Series("value", [values], dtype=pl.String), scalar=True)
     if values is None:
         raise InvalidArgument("values is None; pass a list, array or Series of values (or a single string)")
@@ -68,6 +71,9 @@ def as_values(values: Any, kind: str = "str", *, field_label: str = "the field")
         series = _check_kind(series, kind)
     except InvalidArgument as e:
         raise InvalidArgument(str(e).replace("the field", field_label)) from None
+    except UnicodeEncodeError as e:  # a lone surrogate: Arrow and polars take only valid UTF-8
+        bad = text_error(e.object, f"a value for {field_label}") if isinstance(e.object, str) else None
+        raise bad or ValidationError(f"a value for {field_label} is not valid Unicode text") from None
     return Values(series.alias("value"))
 
 

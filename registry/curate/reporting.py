@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..errors import MAX_SHOWN, shorten
 from ..logging import logger
 
 MAX_EXAMPLES = 10
@@ -21,7 +22,7 @@ def quoted(values: Iterable, n: int = MAX_EXAMPLES, total: int | None = None) ->
     for i, v in enumerate(values):
         if i == n:
             break
-        items.append(repr(v))
+        items.append(shorten(v, 80))  # a 10 MB value never floods the log
     count = total if total is not None else len(items)
     more = ", ..." if count > len(items) else ""
     return ", ".join(items) + more
@@ -47,7 +48,8 @@ def call_literal(values: list, limit: int = MAX_LITERAL) -> str | None:
     """``['a', 'b']`` when short enough to paste, else None (callers then point at a variable)."""
     if len(values) > limit:
         return None
-    return "[" + ", ".join(repr(v) for v in values) + "]"
+    text = "[" + ", ".join(repr(v) for v in values) + "]"
+    return text if len(text) <= MAX_SHOWN else None  # too long to paste: callers point at a variable
 
 
 __all__ = ["logger", "quoted", "terms", "pct", "registry_label", "call_literal"]

@@ -625,6 +625,11 @@ def to_arrow(values: Any, kind: str, label: str) -> pa.Array:
         arr = values if isinstance(values, pa.Array) else pa.array(values, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise ValidationError(f"{label}__in: values are not all of one type ({exc})") from None
+    except UnicodeEncodeError:
+        raise ValidationError(
+            f"{label}__in: a value is not valid Unicode text (a lone surrogate); "
+            "fix the text, e.g. decode its source with errors='replace'"
+        ) from None
     if pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_decode()
     arr = pc.drop_null(arr)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
-from registry.errors import FieldError, InvalidArgument, ValidationError, did_you_mean
+from registry.errors import FieldError, InvalidArgument, ValidationError, did_you_mean, shorten, text_error
 from registry.search import batch as _batch
 from registry.search import rank as _rank
 from registry.search.candidates import CACHE, FieldRole, build, default_roles
@@ -32,6 +32,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["search", "search_positions", "resolve_fields"]
+
+# Longer queries are refused: nothing stored is that long to be found by them, and the tiers'
+# patterns and fuzzy scores grow with the query (a 10 MB query took seconds, then failed).
+MAX_QUERY_LENGTH = 1_000
 
 # Below this share of the registry, a filtered query set is searched by building candidates for
 # its rows alone (cost ~ its size); above it, through the registry's cached candidates.
@@ -132,7 +136,36 @@ def _check_query(string) -> None:
     if string is None:
         raise ValidationError("Cannot search for None value! Pass a string such as 'T cell' (or a list of strings).")
     if not isinstance(string, str):
-        raise InvalidArgument(f"search takes a string or a list of strings, got {type(string).__name__} {string!r}")
+        raise InvalidArgument(
+            f"search takes a string or a list of strings, got {type(string).__name__} {shorten(string)}"
+        )
+    _check_text(string)
+
+
+def _all_fine(queries: list[str]) -> bool:
+    """Every query short enough and valid Unicode (checked in C, not query by query)."""
+    if max(map(len, queries)) > MAX_QUERY_LENGTH:
+        return False
+    joined = "".join(queries)
+    if joined.isascii():
+        return True
+    try:
+        joined.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_text(string: str) -> None:
+    """Refuse a query too long to mean anything, or one that is not valid Unicode."""
+    if len(string) > MAX_QUERY_LENGTH:
+        raise ValidationError(
+            f"search query of {len(string):,} characters is too long (at most {MAX_QUERY_LENGTH:,}): "
+            f"{shorten(string, 60)}; search for a few words of it instead"
+        )
+    bad = text_error(string, "search query")
+    if bad is not None:
+        raise bad
 
 
 def search_positions(
@@ -208,9 +241,12 @@ def _search_many(model, qs, queries: list, roles, limit, case_sensitive) -> pd.D
     if bad:
         i, q = bad[0]
         raise InvalidArgument(
-            f"a batch search takes strings; item {i} is {type(q).__name__} {q!r} ({len(bad)} such items)"
+            f"a batch search takes strings; item {i} is {type(q).__name__} {shorten(q)} ({len(bad)} such items)"
         )
     unique = list(dict.fromkeys(q for q in queries if isinstance(q, str)))
+    if unique and not _all_fine(unique):
+        for q in unique:  # only when some query is bad: find it
+            _check_text(q)
     frame, cands, allowed = _source(model, qs, roles, case_sensitive)
     ranked = _batch.rank_many(cands, unique, limit=limit, allowed=allowed)
     name_field = model._schema.name_field
