@@ -1,8 +1,8 @@
-"""The single write path: lock, refresh, assign ids and uids, check unique constraints, append, publish.
+"""The single write path: assign ids and uids, check unique constraints, stage copy-on-write files.
 
-A commit is one Delta Lake append (inserts, updated row versions and tombstones together), so
-a process killed at any point leaves either the whole batch or none of it on disk. Checks run
-before anything is written; a failed check writes nothing.
+A batch is staged (checks run, data files written and fsynced) and becomes visible only when
+its transaction publishes the Delta log entry (see ``storage.instance``). A failed check
+writes nothing; a failure before the publication deletes the staged files.
 """
 
 from __future__ import annotations
@@ -14,9 +14,26 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
-from deltalake import write_deltalake
+import json
+from dataclasses import replace
+from pathlib import Path
 
-from .table import DELETED, REV, Change, Table, int_values, live_rows
+from . import faults
+from . import log as dlog
+from .table import (
+    FILE_ROWS,
+    Change,
+    DataFile,
+    State,
+    Table,
+    _unlink,
+    data_file,
+    find_rows,
+    int_values,
+    metadata_action,
+    remove_action,
+    write_part,
+)
 
 BASE62 = np.frombuffer(b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", dtype=np.uint8)
 
@@ -61,85 +78,241 @@ def random_uids(n: int, length: int) -> pa.Array:
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data.tobytes()))
 
 
-def commit(
-    table: Table,
-    *,
-    inserts: pa.Table | None = None,
-    updates: pa.Table | None = None,
-    delete_ids: np.ndarray | None = None,
-    next_id: int,
-) -> tuple[CommitResult, int]:
-    """Write one batch to ``table``. The caller holds the instance's writer lock and has refreshed
-    ``table`` to the latest version. Returns the result and the next free id.
+class Stage:
+    """One table's changes staged inside a transaction: the state it will have, and the Delta
+    actions (and already written, fsynced data files) that make it so when published.
 
-    ``inserts`` has every column but ``id`` (and ``uid`` when it is null, it gets generated);
-    ``updates`` carries full rows including ``id``.
+    Serves as the view that checks run against (``snapshot``/``find``), so a second commit to
+    the same table in one transaction sees the first.
     """
-    spec = table.spec
-    snapshot = table.snapshot()
-    base_version = table.version
-    schema = spec.schema
-    parts: list[pa.Table] = []
-    new_ids = np.empty(0, dtype=np.int64)
-    new_uids = None
 
-    if inserts is not None and inserts.num_rows:
-        n = inserts.num_rows
-        new_ids = np.arange(next_id, next_id + n, dtype=np.int64)
-        next_id += n
-        inserts = _with_column(inserts, "id", pa.array(new_ids, pa.int64()))
-        if spec.uid_length:
-            inserts, new_uids = _fill_uids(inserts, table, spec.uid_length)
-        parts.append(_conform(inserts, schema))
-    if updates is not None and updates.num_rows:
-        parts.append(_conform(updates, schema))
-    written = pa.concat_tables(parts) if parts else schema.empty_table()
+    def __init__(self, table: Table, base: State, next_id_hint: int = 0):
+        self.table = table
+        self.spec = table.spec
+        self.base = base
+        self.state = replace(base, next_id=max(base.next_id, next_id_hint), _snap=[])
+        self.adds: dict[str, dict] = {}  # files written in this transaction
+        self.removes: dict[str, DataFile] = {}  # committed files this transaction replaces
+        self.metadata: dict | None = None
+        self.commits = 0
+        self.change: Change | None = None
+        self._indexes: dict = {}
+        if base.legacy:
+            self._migrate()
 
-    replaced = np.asarray(int_values(written.column("id"))[len(new_ids) :], dtype=np.int64)
-    deleted = np.asarray(delete_ids if delete_ids is not None else [], dtype=np.int64)
-    touched = np.concatenate([replaced, deleted])
-    if len(touched):
-        missing = touched[~np.isin(touched, int_values(snapshot.column("id")))]
-        if len(missing):
-            raise MissingRows(spec.name, missing)
-    _check_unique(table, written, np.concatenate([replaced, deleted]))
+    # -- the view checks run against -------------------------------------------------------
+    def snapshot(self) -> pa.Table:
+        return self.state.snapshot(self.spec.schema)
 
-    rev = base_version + 1
-    stored = written.append_column(REV, pa.array(np.full(written.num_rows, rev), pa.int64()))
-    stored = stored.append_column(DELETED, pa.array(np.zeros(written.num_rows, bool)))
-    if len(deleted):
-        tomb = {name: pa.nulls(len(deleted), f.type) for name, f in zip(schema.names, schema, strict=True)}
-        tomb["id"] = pa.array(deleted, pa.int64())
-        tomb[REV] = pa.array(np.full(len(deleted), rev), pa.int64())
-        tomb[DELETED] = pa.array(np.ones(len(deleted), bool))
-        stored = pa.concat_tables([stored, pa.table(tomb, schema=spec.stored_schema())])
-    if stored.num_rows == 0:
-        return CommitResult(new_ids, new_uids, base_version), next_id
+    def find(self, column: str, value) -> tuple[pa.Table, np.ndarray]:
+        if self.state.version == self.base.version and not self.base.legacy and not self.commits:
+            return self.table.find(column, value)  # the committed table's cached indexes
+        snap = self.snapshot()
+        return snap, find_rows(snap, column, value, self._indexes)
 
-    # schema_mode="merge" only when a field was added to the Record class since the table was written.
-    write_deltalake(table.delta(), stored, mode="append", schema_mode="merge" if table.needs_schema_merge else None)
-    table.needs_schema_merge = False
-    version = base_version + 1
+    @property
+    def dirty(self) -> bool:
+        return bool(self.adds or self.removes or self.metadata)
 
-    # Follow the change in memory instead of re-reading the table.
-    removed = np.concatenate([replaced, deleted])
-    if len(removed):
-        keep = pc.invert(pc.is_in(snapshot.column("id"), pa.array(removed, pa.int64())))
-        merged = pa.concat_tables([snapshot.filter(keep), written])
-        merged = live_rows(
-            merged.append_column(REV, pa.array(np.zeros(merged.num_rows, np.int64))).append_column(
-                DELETED, pa.array(np.zeros(merged.num_rows, bool))
-            ),
-            schema,
+    @property
+    def written(self) -> list[Path]:
+        return [self.table.path / p for p in self.adds]
+
+    # -- staging ---------------------------------------------------------------------------
+    def apply(self, inserts: pa.Table | None, updates: pa.Table | None, delete_ids: np.ndarray | None) -> CommitResult:
+        """Check and stage one batch; data files are written (and fsynced) now, published later."""
+        spec = self.spec
+        schema = spec.schema
+        snapshot = self.snapshot()
+        next_id = self.state.next_id
+        parts: list[pa.Table] = []
+        new_ids = np.empty(0, dtype=np.int64)
+        new_uids = None
+        if inserts is not None and inserts.num_rows:
+            n = inserts.num_rows
+            new_ids = np.arange(next_id, next_id + n, dtype=np.int64)
+            next_id += n
+            inserts = _with_column(inserts, "id", pa.array(new_ids, pa.int64()))
+            if spec.uid_length:
+                inserts, new_uids = _fill_uids(inserts, self, spec.uid_length)
+            parts.append(_conform(inserts, schema))
+        if updates is not None and updates.num_rows:
+            updates = _conform(updates, schema)
+            uids_ = int_values(updates.column("id"))
+            if len(np.unique(uids_)) != len(uids_):  # the same record twice: its last version wins
+                _, first_from_end = np.unique(uids_[::-1], return_index=True)
+                updates = updates.take(pa.array(np.sort(len(uids_) - 1 - first_from_end)))
+            parts.append(updates)
+        written = pa.concat_tables(parts) if parts else schema.empty_table()
+
+        replaced = np.asarray(int_values(written.column("id"))[len(new_ids) :], dtype=np.int64)
+        deleted = np.unique(np.asarray(delete_ids if delete_ids is not None else [], dtype=np.int64))
+        touched = np.concatenate([replaced, deleted])
+        if len(touched):
+            missing = touched[~np.isin(touched, int_values(snapshot.column("id")))]
+            if len(missing):
+                raise MissingRows(spec.name, missing)
+        _check_unique(self, written, touched)
+        version = self.base.version + 1
+        if written.num_rows == 0 and not len(deleted):
+            return CommitResult(new_ids, new_uids, self.state.version)
+
+        files = list(self.state.files)
+        state_parts = list(self.state.parts)
+        if len(touched):
+            mins = np.fromiter((f.min_id for f in files), np.int64, len(files))
+            where = np.searchsorted(mins, touched, side="right") - 1
+            upd = written.slice(len(new_ids))
+            upd_ids = int_values(upd.column("id")) if upd.num_rows else np.empty(0, np.int64)
+            upd_where = np.searchsorted(mins, upd_ids, side="right") - 1
+            for fi in np.unique(where).tolist():
+                part = state_parts[fi]
+                here = touched[where == fi]
+                kept = part.filter(pc.invert(pc.is_in(part.column("id"), pa.array(here, pa.int64()))))
+                if len(upd_ids):
+                    mine = upd_where == fi
+                    if mine.any():
+                        kept = pa.concat_tables([kept, upd.filter(pa.array(mine))])
+                        kept = kept.take(pc.sort_indices(kept.column("id")))
+                kept = kept.combine_chunks()
+                self._drop(files[fi])
+                if kept.num_rows:
+                    files[fi], state_parts[fi] = self._write(kept), kept
+                else:
+                    files[fi] = state_parts[fi] = None  # type: ignore[call-overload]
+            keep = [i for i, f in enumerate(files) if f is not None]
+            files = [files[i] for i in keep]
+            state_parts = [state_parts[i] for i in keep]
+        if len(new_ids):
+            ins = written.slice(0, len(new_ids))
+            for off in range(0, ins.num_rows, FILE_ROWS):
+                chunk = ins.slice(off, FILE_ROWS)
+                files.append(self._write(chunk))
+                state_parts.append(chunk)
+        faults.point("after-data")
+        disk_columns = self.state.disk_columns
+        if disk_columns and not set(schema.names) <= set(disk_columns):
+            self.metadata = merged_metadata(schema, self.state.metadata)
+            disk_columns = tuple(dict.fromkeys([*disk_columns, *schema.names]))
+        removed = touched
+        self.change = (
+            Change(self.base.version, version, written, removed) if not self.commits else None
         )
-    else:
-        merged = pa.concat_tables([snapshot, written]) if snapshot.num_rows else written
-    old_pl = table._polars
-    table._set(merged, version, Change(base_version, version, written, removed))
-    if old_pl is not None and not len(removed):
-        table._polars = pl.concat([old_pl, pl.from_arrow(written)], rechunk=False)
-    table._files += 1
-    return CommitResult(new_ids, new_uids, version), next_id
+        self.commits += 1
+        self.state = replace(
+            self.state,
+            version=version,
+            files=tuple(files),
+            parts=tuple(state_parts),
+            next_id=next_id,
+            metadata=self.metadata or self.state.metadata,
+            disk_columns=disk_columns,
+            _snap=[],
+        )
+        self._indexes = {}
+        return CommitResult(new_ids, new_uids, version)
+
+    def rechunk(self, small_only: bool) -> None:
+        """Merge adjacent files into files of FILE_ROWS rows: only runs of small files, or everything."""
+        files, parts = self.state.files, self.state.parts
+        groups: list[list[int]] = []
+        if small_only:
+            run: list[int] = []
+            for i, f in enumerate(files):
+                if f.rows < FILE_ROWS // 4:
+                    run.append(i)
+                    continue
+                if run:
+                    groups.append(run)
+                    run = []
+                groups.append([i])
+            if run:
+                groups.append(run)
+        elif any(f.rows != FILE_ROWS for f in files[:-1]) or (files and files[-1].rows > FILE_ROWS):
+            groups = [list(range(len(files)))]
+        else:
+            groups = [[i] for i in range(len(files))]
+        out_f: list[DataFile] = []
+        out_p: list[pa.Table] = []
+        for g in groups:
+            if len(g) == 1 and files[g[0]].rows <= FILE_ROWS:
+                out_f.append(files[g[0]])
+                out_p.append(parts[g[0]])
+                continue
+            merged = pa.concat_tables([parts[i] for i in g]).combine_chunks()
+            for i in g:
+                self._drop(files[i])
+            for off in range(0, merged.num_rows, FILE_ROWS):
+                chunk = merged.slice(off, FILE_ROWS)
+                out_f.append(self._write(chunk))
+                out_p.append(chunk)
+        if self.dirty:
+            self.state = replace(
+                self.state, version=self.base.version + 1, files=tuple(out_f), parts=tuple(out_p), _snap=[]
+            )
+            self.commits += 1
+
+    def _migrate(self) -> None:
+        """Rewrite an old row-version table (``_rev``/``_deleted``) as live rows in bounded files."""
+        snap = self.base.parts[0] if self.base.parts else self.spec.schema.empty_table()
+        for f in self.base.files:
+            self.removes[f.path] = f
+        files, parts = [], []
+        for off in range(0, snap.num_rows, FILE_ROWS):
+            chunk = snap.slice(off, FILE_ROWS).combine_chunks()
+            files.append(self._write(chunk))
+            parts.append(chunk)
+        self.metadata = metadata_action(self.spec.schema, self.base.metadata)
+        self.state = replace(
+            self.state,
+            version=self.base.version + 1,
+            files=tuple(files),
+            parts=tuple(parts),
+            metadata=self.metadata,
+            legacy=False,
+            disk_columns=tuple(self.spec.schema.names),
+            _snap=[],
+        )
+        self.commits += 1  # counts as a change: caches rebuild
+
+    def _write(self, part: pa.Table) -> DataFile:
+        name, add = write_part(self.table.path, part)
+        self.adds[name] = add
+        return data_file(add, part)
+
+    def _drop(self, f: DataFile) -> None:
+        if f.path in self.adds:  # written earlier in this transaction: never published, just delete it
+            del self.adds[f.path]
+            _unlink(self.table.path / f.path)
+        else:
+            self.removes[f.path] = f
+
+    def entry(self) -> bytes:
+        """The Delta log entry publishing this stage."""
+        actions: list[dict] = []
+        if self.metadata is not None:
+            actions.append({"metaData": self.metadata})
+        actions.extend(remove_action(f) for f in self.removes.values())
+        actions.extend({"add": a} for a in self.adds.values())
+        return dlog.encode_entry(actions, {"next_id": int(self.state.next_id)})
+
+    def discard(self) -> None:
+        """Delete the data files this stage wrote (nothing was published)."""
+        for p in self.written:
+            _unlink(p)
+        self.adds.clear()
+
+
+def merged_metadata(schema: pa.Schema, old: dict | None) -> dict:
+    """Metadata whose schema has the old columns plus the new ones of ``schema``."""
+    new = metadata_action(schema, old)
+    if old is None:
+        return new
+    fields = json.loads(old["schemaString"])["fields"]
+    have = {f["name"] for f in fields}
+    fields += [f for f in json.loads(new["schemaString"])["fields"] if f["name"] not in have]
+    new["schemaString"] = json.dumps({"type": "struct", "fields": fields}, separators=(",", ":"))
+    return new
 
 
 def _conform(t: pa.Table, schema: pa.Schema) -> pa.Table:

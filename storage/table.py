@@ -1,15 +1,24 @@
-"""One registry table on disk (Delta Lake log + Parquet files) and this process's cached snapshot.
+"""One registry table on disk (Delta Lake log + bounded Parquet files) and this process's cached snapshot.
 
-Every write is an *append* of row versions: an update appends the new version of a row, a
-delete appends a tombstone. The live snapshot is "last version per id, minus tombstones",
-sorted by id. Appending keeps single-record saves cheap (a Delta append is ~5 ms, rewriting a
-10^6-row file to change one row is ~170 ms); compaction folds the versions away.
+At every committed version the Delta snapshot holds exactly the live rows with the registry's
+columns, so any Delta reader (polars, DuckDB, Spark, deltalake) reads the table right. Rows are
+kept in data files of at most ``FILE_ROWS`` rows with disjoint, known id ranges: an insert adds
+new files, an update or delete rewrites only the files holding the affected ids (copy-on-write),
+all in one log entry of ``add`` and ``remove`` actions.
+
+In memory a table is a :class:`State`: the active files and one Arrow table per file (the
+"parts", in id order); the snapshot is their zero-copy concatenation. Tables written by older
+versions of this library (row versions with ``_rev``/``_deleted`` columns) are read by folding
+the versions and rewritten in the new layout on the first write.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,15 +26,18 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from deltalake import DeltaTable
 
+from . import log as dlog
+from .errors import CorruptInstance
 from .index import HashIndex, scan
 
-# Bookkeeping columns stored next to the user's columns; never shown in snapshots.
+# Bookkeeping columns of the old row-version layout (read for migration, never written).
 REV = "_rev"
 DELETED = "_deleted"
 INTERNAL = (REV, DELETED)
 INDEX_MIN_ROWS = 20_000  # below this a scan is as fast as building and probing an index
+FILE_ROWS = 16_384  # rows per data file: a one-row change rewrites at most this many
+COMBINE_PARTS = 1024  # snapshots with more chunks than this are made contiguous
 
 
 @dataclass(frozen=True)
@@ -36,9 +48,54 @@ class TableSpec:
     schema: pa.Schema
     unique: tuple[str, ...] = ()
     uid_length: int | None = None
+    # Foreign keys this table's columns hold: column -> referenced table (doctor checks them).
+    references: tuple[tuple[str, str], ...] = ()
 
-    def stored_schema(self) -> pa.Schema:
-        return self.schema.append(pa.field(REV, pa.int64())).append(pa.field(DELETED, pa.bool_()))
+
+@dataclass(frozen=True)
+class DataFile:
+    path: str  # relative to the table directory
+    rows: int
+    min_id: int
+    max_id: int
+    size: int
+
+
+@dataclass(frozen=True)
+class State:
+    """A committed (or staged) version of a table: files and their rows, in id order."""
+
+    version: int
+    files: tuple[DataFile, ...]
+    parts: tuple[pa.Table, ...]
+    next_id: int
+    metadata: dict | None = None
+    legacy: bool = False  # old row-version layout: rewritten on the next write
+    disk_columns: tuple[str, ...] = ()
+    _snap: list = field(default_factory=list, compare=False, repr=False)
+
+    def snapshot(self, schema: pa.Schema) -> pa.Table:
+        if not self._snap:
+            if not self.parts:
+                snap = schema.empty_table()
+            elif len(self.parts) == 1:
+                snap = self.parts[0]
+            else:
+                snap = pa.concat_tables(self.parts)
+                if len(self.parts) > COMBINE_PARTS:
+                    snap = snap.combine_chunks()
+            self._snap.append(snap)
+        return self._snap[0]
+
+    @property
+    def num_rows(self) -> int:
+        return sum(f.rows for f in self.files) if not self.legacy else self.parts[0].num_rows if self.parts else 0
+
+    def max_id(self) -> int:
+        if self.legacy:
+            ids = int_values(self.parts[0].column("id")) if self.parts else np.empty(0, np.int64)
+            return int(ids.max()) if len(ids) else 0
+        return max((f.max_id for f in self.files), default=0)
 
 
 @dataclass(frozen=True)
@@ -47,157 +104,422 @@ class Change:
 
     from_version: int
     to_version: int
-    inserted: pa.Table | None  # rows that are new
+    inserted: pa.Table | None  # rows that are new (or new versions of rows listed in removed_ids)
     removed_ids: np.ndarray  # ids of rows replaced or deleted
 
 
 class Table:
-    """A Delta table plus the latest Arrow snapshot this process has seen of it."""
+    """A Delta table plus the latest snapshot this process has seen of it."""
 
-    def __init__(self, root: Path, spec: TableSpec):
+    def __init__(self, root: Path, spec: TableSpec, state_hint=None):
         self.spec = spec
-        self.path = root / "tables" / spec.name
+        self.root = Path(root)
+        self.path = self.root / "tables" / spec.name
         self._lock = threading.RLock()
-        self._snapshot: pa.Table | None = None
-        self._version: int = -1
+        self._state: State | None = None
         self._polars: pl.DataFrame | None = None
-        self._files: int = 0
         self.last_change: Change | None = None
         self._indexes: dict[str, HashIndex] = {}
-        self._delta: DeltaTable | None = None  # handle reused by writes (re-reading the log costs ~7 ms)
-        self.needs_schema_merge = False
+        # state_hint(name) -> (version, next_id) recorded in state.json, or None
+        self._state_hint = state_hint or (lambda name: None)
 
-    # -- reading ---------------------------------------------------------------------------
+    # -- on disk ---------------------------------------------------------------------------
     def exists(self) -> bool:
-        return (self.path / "_delta_log").is_dir()
+        return (self.path / dlog.LOG / dlog.entry_name(0)).exists()
 
     def create(self) -> None:
-        """Create the empty Delta table (version 0)."""
-        DeltaTable.create(str(self.path), schema=self.spec.stored_schema(), mode="ignore")
+        """Create the empty Delta table (version 0: protocol and metadata)."""
+        (self.path / dlog.LOG).mkdir(parents=True, exist_ok=True)
+        meta = metadata_action(self.spec.schema, None)
+        data = dlog.encode_entry([{"protocol": protocol_for(meta)}, {"metaData": meta}], {"operation": "CREATE TABLE"})
+        dlog.publish_entry(self.path, 0, data)
 
     @property
     def version(self) -> int:
         """Version of the cached snapshot (-1 before the first load)."""
-        return self._version
+        s = self._state
+        return -1 if s is None else s.version
+
+    @property
+    def state(self) -> State:
+        with self._lock:
+            if self._state is None:
+                self._load()
+            elif self.newer_on_disk():
+                self._refresh()
+            return self._state  # type: ignore[return-value]
+
+    def newer_on_disk(self) -> bool:
+        """True if a commit after the cached version exists (one stat of the next Delta log entry)."""
+        return (self.path / dlog.LOG / dlog.entry_name(self.version + 1)).exists()
 
     def snapshot(self, version: int | None = None) -> pa.Table:
-        """Live rows sorted by id; reloads from disk only if ``version`` differs from the cache."""
+        """Live rows sorted by id, at the newest committed version (one stat to check)."""
         with self._lock:
-            if self._snapshot is None or (version is not None and version != self._version):
-                self._load()
-            return self._snapshot  # type: ignore[return-value]
+            return self.state.snapshot(self.spec.schema)
 
     def snapshot_pl(self, version: int | None = None) -> pl.DataFrame:
         with self._lock:
-            snap = self.snapshot(version)
+            snap = self.snapshot()
             if self._polars is None:
                 self._polars = pl.from_arrow(snap)  # type: ignore[assignment]
             return self._polars  # type: ignore[return-value]
 
-    def disk_version(self) -> int:
-        return DeltaTable(str(self.path)).version()
-
-    def delta(self) -> DeltaTable:
-        """The open Delta table handle (kept current by our own writes)."""
-        if self._delta is None:
-            self._delta = DeltaTable(str(self.path))
-        return self._delta
-
-    def newer_on_disk(self) -> bool:
-        """True if a commit after the cached version exists (one stat of the next Delta log entry)."""
-        return (self.path / "_delta_log" / f"{self._version + 1:020d}.json").exists()
-
+    # -- loading ---------------------------------------------------------------------------
     def _load(self) -> None:
-        for attempt in range(3):
-            dt = DeltaTable(str(self.path))
-            version = dt.version()
-            files = dt.file_uris()
-            try:
-                raw = _read_files(files, self.spec.stored_schema())
-                self._delta = dt
-                on_disk = {f.name for f in dt.schema().fields}
-                self.needs_schema_merge = not set(self.spec.stored_schema().names) <= on_disk
-                break
-            except FileNotFoundError:
-                # A compaction in another process vacuumed a file between listing and reading.
-                if attempt == 2:
-                    raise
-        self._set(live_rows(raw, self.spec.schema), version, None)
-        self._files = len(files)
+        state = read_state(self.root, self.spec, self.path, None)
+        self._check_not_behind(state)
+        self._set(state, None)
 
-    def _set(self, snapshot: pa.Table, version: int, change: Change | None) -> None:
+    def _check_not_behind(self, state: State) -> None:
+        hint = self._state_hint(self.spec.name)
+        if hint is not None and hint[0] > state.version:
+            raise CorruptInstance(
+                self.root,
+                self.spec.name,
+                hint[0],
+                f"tables/{self.spec.name}/{dlog.LOG}/{dlog.entry_name(state.version + 1)}",
+                f"state.json records version {hint[0]} but the log ends at version {state.version} "
+                "(a committed log entry is missing)",
+            )
+
+    def _refresh(self) -> None:
+        """Follow commits made by other processes, reading only the files they added."""
+        old = self._state
+        assert old is not None
+        if old.legacy:
+            return self._load()
+        v = old.version + 1
+        entries = []
+        while (self.path / dlog.LOG / dlog.entry_name(v)).exists():
+            entries.append(dlog.parse_entry(self.root, self.spec.name, self.path / dlog.LOG / dlog.entry_name(v), v))
+            v += 1
+        if any(e.metadata is not None for e in entries):
+            return self._load()
+        removed = {p for e in entries for p in e.removes}
+        known = {f.path for f in old.files}
+        if not removed <= known:
+            return self._load()
+        added: dict[str, dict] = {}
+        for e in entries:
+            for a in e.adds:
+                added[a["path"]] = a
+            for p in e.removes:
+                added.pop(p, None)
+        files = [(f, p) for f, p in zip(old.files, old.parts, strict=True) if f.path not in removed]
+        version = entries[-1].version
+        for a in added.values():
+            part = read_part(self.root, self.spec, self.path, a["path"], version, old.disk_columns or None)
+            files.append((data_file(a, part), part))
+        files.sort(key=lambda fp: fp[0].min_id)
+        next_id = max(old.next_id, int(entries[-1].info.get("next_id", 0)))
+        state = replace(
+            old,
+            version=version,
+            files=tuple(f for f, _ in files),
+            parts=tuple(p for _, p in files),
+            next_id=max(next_id, max((f.max_id for f, _ in files), default=0) + 1),
+            _snap=[],
+        )
+        self._check_not_behind(state)
+        if removed:
+            change = None
+        else:
+            new_parts = [p for f, p in files if f.path in added]
+            change = Change(old.version, version, pa.concat_tables(new_parts) if new_parts else None, np.empty(0, np.int64))
+        self._set(state, change)
+
+    def _set(self, state: State, change: Change | None) -> None:
+        old = self._state
         appended_only = change is not None and not len(change.removed_ids)
         if not appended_only:
             self._indexes = {}  # row positions moved; hash indexes rebuild on next lookup
-        if snapshot.num_rows and snapshot.column(0).num_chunks > 32:
-            snapshot = snapshot.combine_chunks()  # many small appends: keep scans and takes fast
-        self._snapshot = snapshot
+        old_pl = self._polars
+        self._state = state
         self._polars = None
-        self._version = version
+        if appended_only and old_pl is not None and change.inserted is not None and old is not None:
+            self._polars = pl.concat([old_pl, pl.from_arrow(change.inserted)], rechunk=False)
         self.last_change = change
+
+    # -- reading at a version --------------------------------------------------------------
+    def read_version(self, version: int | None = None, as_of: dt.datetime | None = None) -> pa.Table:
+        """The live rows at an older ``version`` or as of a point in time (Delta time travel)."""
+        if as_of is not None:
+            version = version_as_of(self.root, self.spec.name, self.path, as_of)
+        state = read_state(self.root, self.spec, self.path, version)
+        return state.snapshot(self.spec.schema)
 
     def find(self, column: str, value, version: int | None = None) -> tuple[pa.Table, np.ndarray]:
         """``(snapshot, row positions)`` where ``column == value``; indexed on large tables."""
         with self._lock:
-            snap = self.snapshot(version)
-            col = snap.column(column)
-            if value is None:
-                return snap, np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))
-            if snap.num_rows < INDEX_MIN_ROWS:
-                return snap, scan(col, value)
-            index = self._indexes.get(column)
-            if index is None or index.stale(snap.num_rows):
-                index = self._indexes[column] = HashIndex(col)
-            return snap, index.find(col, value)
+            snap = self.snapshot()
+            return snap, find_rows(snap, column, value, self._indexes)
 
     @property
     def file_count(self) -> int:
-        return self._files
+        s = self._state
+        return 0 if s is None else len(s.files)
 
 
-def _read_files(files: list[str], schema: pa.Schema) -> pa.Table:
-    """Read Parquet data files with pyarrow.
+def find_rows(snap: pa.Table, column: str, value, indexes: dict) -> np.ndarray:
+    col = snap.column(column)
+    if value is None:
+        return np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))
+    if snap.num_rows < INDEX_MIN_ROWS:
+        return scan(col, value)
+    index = indexes.get(column)
+    if index is None or index.stale(snap.num_rows):
+        index = indexes[column] = HashIndex(col)
+    return index.find(col, value)
 
-    Not deltalake's own Arrow export (it aborts the interpreter at exit while its tables are
-    alive) and not ``pq.read_table`` (it imports pandas: +0.4 s on every cold start).
+
+# -- log replay ------------------------------------------------------------------------------
+def read_state(root: Path, spec: TableSpec, path: Path, version: int | None) -> State:
+    """Replay the log (from the newest checkpoint) up to ``version`` (None: newest) and read the files.
+
+    Every entry is verified; a gap, an empty, torn or unparseable entry raises CorruptInstance.
     """
-    if not files:
-        return schema.empty_table()
-    parts = []
-    for f in files:
-        t = pq.ParquetFile(_local(f)).read()
-        if t.schema != schema:
+    versions, checkpoint = dlog.list_log(path)
+    name = spec.name
+    if not versions:
+        raise CorruptInstance(root, name, 0, f"tables/{name}/{dlog.LOG}", "the table has no log entries")
+    newest = versions[-1]
+    target = newest if version is None else version
+    if version is not None and (version < 0 or version > newest):
+        raise ValueError(f"table '{name}' has versions 0 to {newest}; there is no version {version}")
+    start = 0
+    active: dict[str, dict] = {}
+    meta = None
+    if checkpoint is not None and checkpoint <= target:
+        try:
+            active, meta, _ = dlog.read_checkpoint(path, checkpoint)
+            start = checkpoint + 1
+        except Exception:  # noqa: BLE001 - a damaged checkpoint: the JSON entries are still there
+            active, meta, start = {}, None, 0
+    if start == 0 and versions[0] != 0:
+        raise CorruptInstance(
+            root, name, 0, f"tables/{name}/{dlog.LOG}/{dlog.entry_name(0)}", "the first log entries are missing"
+        )
+    present = set(versions)
+    info: dict = {}
+    for v in range(start, target + 1):
+        if v not in present:
+            raise CorruptInstance(
+                root, name, v, f"tables/{name}/{dlog.LOG}/{dlog.entry_name(v)}", "a log entry in the middle is missing"
+            )
+        e = dlog.parse_entry(root, name, path / dlog.LOG / dlog.entry_name(v), v)
+        for p in e.removes:
+            active.pop(p, None)
+        for a in e.adds:
+            active[a["path"]] = a
+        if e.metadata is not None:
+            meta = e.metadata
+        info = e.info or info
+    if start > target:
+        # The newest entry's commitInfo carries next_id even when a checkpoint covers it.
+        last = dlog.parse_entry(root, name, path / dlog.LOG / dlog.entry_name(target), target)
+        info = last.info or info
+    disk_columns = tuple(f["name"] for f in json.loads(meta["schemaString"])["fields"]) if meta else ()
+    legacy = REV in disk_columns
+    items = sorted(active.values(), key=lambda a: a["path"])
+    parts = [read_part(root, spec, path, a["path"], target, disk_columns or None, keep_internal=legacy) for a in items]
+    if legacy:
+        raw = pa.concat_tables(parts) if parts else _stored_schema(spec.schema).empty_table()
+        snap = live_rows(raw, spec.schema)
+        files = tuple(data_file(a, p) for a, p in zip(items, parts, strict=True))
+        max_id = max((f.max_id for f in files), default=0)
+        return State(
+            target,
+            files,
+            (snap,),
+            max(int(info.get("next_id", 0)), max_id + 1),
+            meta,
+            True,
+            disk_columns,
+        )
+    pairs = sorted(((data_file(a, p), p) for a, p in zip(items, parts, strict=True)), key=lambda fp: fp[0].min_id)
+    files = tuple(f for f, _ in pairs)
+    max_id = max((f.max_id for f in files), default=0)
+    return State(
+        target,
+        files,
+        tuple(p for _, p in pairs),
+        max(int(info.get("next_id", 0)), max_id + 1),
+        meta,
+        False,
+        disk_columns,
+    )
+
+
+def version_as_of(root: Path, name: str, path: Path, as_of: dt.datetime) -> int:
+    """The newest version committed at or before ``as_of``."""
+    if as_of.tzinfo is None:
+        as_of = as_of.astimezone()
+    ms = as_of.timestamp() * 1000
+    versions, _ = dlog.list_log(path)
+    found = None
+    for v in versions:
+        e = dlog.parse_entry(root, name, path / dlog.LOG / dlog.entry_name(v), v)
+        ts = e.timestamp if e.timestamp is not None else os.stat(path / dlog.LOG / dlog.entry_name(v)).st_mtime * 1000
+        if ts <= ms:
+            found = v
+        else:
+            break
+    if found is None:
+        raise ValueError(f"table '{name}' did not exist yet at {as_of.isoformat()}")
+    return found
+
+
+def data_file(add: dict, part: pa.Table) -> DataFile:
+    ids = int_values(part.column("id"))
+    lo = int(ids.min()) if len(ids) else 0
+    hi = int(ids.max()) if len(ids) else -1
+    return DataFile(add["path"], part.num_rows, lo, hi, int(add.get("size", 0)))
+
+
+def read_part(
+    root: Path,
+    spec: TableSpec,
+    path: Path,
+    rel: str,
+    version: int,
+    disk_columns=None,
+    keep_internal: bool = False,
+) -> pa.Table:
+    """One data file conformed to the spec's columns (missing columns are nulls), sorted by id.
+
+    A missing or unreadable file raises CorruptInstance naming table, version and file.
+    """
+    schema = _stored_schema(spec.schema) if keep_internal else spec.schema
+    full = path / rel
+    try:
+        t = pq.ParquetFile(full).read()
+    except FileNotFoundError:
+        raise CorruptInstance(root, spec.name, version, f"tables/{spec.name}/{rel}", "the data file is missing") from None
+    except (OSError, pa.ArrowException) as e:
+        raise CorruptInstance(
+            root, spec.name, version, f"tables/{spec.name}/{rel}", f"the data file is unreadable ({_short(e)})"
+        ) from None
+    if t.schema != schema:
+        try:
             cols = [
                 t.column(n) if n in t.column_names else pa.nulls(t.num_rows, fld.type)
                 for n, fld in zip(schema.names, schema, strict=True)
             ]
             t = pa.table(cols, names=schema.names).cast(schema)
-        parts.append(t)
-    return pa.concat_tables(parts)
+        except (pa.ArrowException, KeyError) as e:
+            raise CorruptInstance(
+                root, spec.name, version, f"tables/{spec.name}/{rel}", f"the data file has the wrong columns ({_short(e)})"
+            ) from None
+    if t.column("id").num_chunks > 1:
+        t = t.combine_chunks()
+    if not keep_internal:
+        ids = int_values(t.column("id"))
+        if len(ids) > 1 and not np.all(ids[1:] > ids[:-1]):
+            t = t.take(pc.sort_indices(t.column("id")))
+    return t
 
 
-def _local(uri: str) -> str:
-    return uri[len("file://") :] if uri.startswith("file://") else uri
+def _short(e: Exception) -> str:
+    return str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+
+
+def _stored_schema(schema: pa.Schema) -> pa.Schema:
+    return schema.append(pa.field(REV, pa.int64())).append(pa.field(DELETED, pa.bool_()))
+
+
+def write_part(path: Path, part: pa.Table) -> tuple[str, dict]:
+    """Write one data file durably; returns its name and its Delta ``add`` action."""
+    name = dlog.new_file_name()
+    full = path / name
+    fd = os.open(full, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    try:
+        with os.fdopen(fd, "wb", closefd=False) as f:
+            pq.write_table(part, f, compression="snappy", use_dictionary=False, write_statistics=False)
+            f.flush()
+        os.fsync(fd)
+        size = os.fstat(fd).st_size
+    except BaseException:
+        os.close(fd)
+        _unlink(full)
+        raise
+    os.close(fd)
+    ids = int_values(part.column("id"))
+    stats = {
+        "numRecords": part.num_rows,
+        "minValues": {"id": int(ids[0])} if len(ids) else {},
+        "maxValues": {"id": int(ids[-1])} if len(ids) else {},
+        "nullCount": {"id": 0},
+    }
+    add = {
+        "path": name,
+        "partitionValues": {},
+        "size": size,
+        "modificationTime": dlog.now_ms(),
+        "dataChange": True,
+        "stats": json.dumps(stats, separators=(",", ":")),
+    }
+    return name, add
+
+
+def remove_action(f: DataFile) -> dict:
+    return {
+        "remove": {
+            "path": f.path,
+            "deletionTimestamp": dlog.now_ms(),
+            "dataChange": True,
+            "extendedFileMetadata": True,
+            "partitionValues": {},
+            "size": f.size,
+        }
+    }
+
+
+def _unlink(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def metadata_action(schema: pa.Schema, old: dict | None) -> dict:
+    """A Delta ``metaData`` action for ``schema`` (keeping the table id of ``old``)."""
+    import uuid
+
+    from deltalake import Schema
+
+    return {
+        "id": (old or {}).get("id") or str(uuid.uuid4()),
+        "name": None,
+        "description": None,
+        "format": {"provider": "parquet", "options": {}},
+        "schemaString": Schema.from_arrow(schema).to_json(),
+        "partitionColumns": [],
+        "createdTime": (old or {}).get("createdTime") or dlog.now_ms(),
+        "configuration": (old or {}).get("configuration") or {},
+    }
+
+
+def protocol_for(meta: dict) -> dict:
+    if "timestamp_ntz" in meta["schemaString"]:
+        return {
+            "minReaderVersion": 3,
+            "minWriterVersion": 7,
+            "readerFeatures": ["timestampNtz"],
+            "writerFeatures": ["timestampNtz"],
+        }
+    return {"minReaderVersion": 1, "minWriterVersion": 2}
 
 
 def live_rows(raw: pa.Table, schema: pa.Schema) -> pa.Table:
-    """Fold row versions: keep the highest ``_rev`` per id, drop tombstones, sort by id."""
+    """Fold row versions of the old layout: keep the highest ``_rev`` per id, drop tombstones, sort by id."""
     if raw.num_rows == 0:
         return schema.empty_table()
-    ids = raw.column("id")
-    n_unique = pc.count_distinct(ids).as_py()
-    has_deleted = pc.any(raw.column(DELETED)).as_py()
-    if n_unique == raw.num_rows and not has_deleted:
-        table = raw.select(schema.names)
-        idv = int_values(table.column("id"))
-        if len(idv) > 1 and not np.all(idv[1:] > idv[:-1]):
-            table = table.take(pc.sort_indices(table.column("id")))
-        return table.combine_chunks() if table.column("id").num_chunks > 1 else table
     df = pl.from_arrow(raw)
     df = (
         df.sort(["id", REV])
         .unique(subset="id", keep="last", maintain_order=True)
-        .filter(~pl.col(DELETED))
+        .filter(~pl.col(DELETED).fill_null(False))
         .select(schema.names)
     )
     return df.to_arrow().cast(schema)
