@@ -10,6 +10,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+from storage import errors as _storage_errors
+
 
 class RegistryError(Exception):
     """Root of every error raised by registry."""
@@ -71,6 +73,24 @@ class InstanceError(RegistryError, OSError):
 class SourceNotAvailable(RegistryError, LookupError):
     """A public reference source (ontology, gene table) is not installed or not known; the
     message names the package to install or the file to point to."""
+
+
+class CorruptInstance(RegistryError, _storage_errors.CorruptInstance):
+    """An instance's files are damaged; the message names table, version and file and the command to run."""
+
+
+class LockTimeout(RegistryError, _storage_errors.LockTimeout):
+    """The writer lock stayed held by another process (named by pid and host) past the timeout."""
+
+
+class InvalidInstancePath(RegistryError, _storage_errors.InvalidInstancePath):
+    """``init()`` was given ``""``/``None``, a non-empty directory that is not an instance, or a
+    directory inside another instance."""
+
+
+_storage_errors.InvalidInstancePath.mapped = InvalidInstancePath
+_storage_errors.CorruptInstance.mapped = CorruptInstance
+_storage_errors.LockTimeout.mapped = LockTimeout
 
 
 class SQLError(RegistryError, ValueError):
@@ -143,6 +163,9 @@ __all__ = [
     "InvalidArgument",
     "ReadOnlyError",
     "InstanceError",
+    "CorruptInstance",
+    "LockTimeout",
+    "InvalidInstancePath",
     "SQLError",
     "SQLRefused",
     "did_you_mean",

@@ -140,6 +140,24 @@ class Settings:
         return uid
 
     @property
+    def lock_timeout(self) -> float:
+        """Seconds a write waits for another process's writer lock before ``LockTimeout`` (default 60;
+        also ``$REGISTRY_LOCK_TIMEOUT``)."""
+        import storage.lock
+
+        return storage.lock.DEFAULT_TIMEOUT
+
+    @lock_timeout.setter
+    def lock_timeout(self, seconds: float) -> None:
+        import storage.lock
+
+        from .errors import InvalidArgument
+
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds >= 0:
+            raise InvalidArgument(f"lock_timeout must be a number of seconds >= 0, got {seconds!r}")
+        storage.lock.DEFAULT_TIMEOUT = float(seconds)
+
+    @property
     def verbosity(self) -> str:
         from .logging import VERBOSITY
 

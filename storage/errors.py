@@ -3,7 +3,24 @@
 from __future__ import annotations
 
 
-class CorruptInstance(OSError):
+class _Mappable:
+    """A storage error that ``registry`` may replace by its own subclass (set ``mapped``), so that
+    every raise site yields the registry's class without storage importing registry."""
+
+    mapped: type | None = None
+
+    def __new__(cls, *args, **kwargs):
+        target = cls.__dict__.get("mapped") or cls
+        return super().__new__(target)
+
+    def _message(self, msg: str) -> None:
+        self.args = (msg,)
+
+    def __str__(self) -> str:
+        return self.args[0] if self.args else ""
+
+
+class CorruptInstance(_Mappable, OSError):
     """A table's files disagree with what was committed: a torn, empty or missing log entry,
     a log behind the recorded state, or an unreadable data file. Never answered with fewer rows.
 
@@ -17,21 +34,21 @@ class CorruptInstance(OSError):
             where += f" version {version}"
         if file:
             where += f" (file {file})"
-        super().__init__(
+        self._message(
             f"{where} of the instance at '{root}' is damaged: {problem}. "
             f"Run `registry doctor --path {root}` to see every problem and `registry doctor --path {root} --repair` "
             "to repair what can be repaired without losing a committed row"
         )
 
 
-class LockTimeout(TimeoutError):
+class LockTimeout(_Mappable, TimeoutError):
     """The writer lock stayed held by another live process for longer than the timeout."""
 
     def __init__(self, root, timeout: float, holder: dict | None):
         self.root, self.timeout, self.holder = root, timeout, holder or {}
         pid, host = self.holder.get("pid", "?"), self.holder.get("host", "?")
         since = self.holder.get("since", "?")
-        super().__init__(
+        self._message(
             f"the writer lock of the instance at '{root}' is held by pid {pid} on host {host} (since {since}); "
             f"gave up after {timeout:g} s. Wait for that process to finish, stop it, or raise the timeout "
             "(ln.settings.lock_timeout = seconds)"
@@ -46,6 +63,6 @@ class InstanceNotFound(FileNotFoundError):
     """The directory is not an instance (and we were asked not to create one)."""
 
 
-class InvalidInstancePath(ValueError):
+class InvalidInstancePath(_Mappable, ValueError):
     """A path that cannot become an instance: empty, a non-empty directory that is not an
     instance, or a directory inside another instance."""

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .errors import LockTimeout
 
-DEFAULT_TIMEOUT = 60.0
+DEFAULT_TIMEOUT = float(os.environ.get("REGISTRY_LOCK_TIMEOUT") or 60.0)
 
 
 class WriterLock:
