@@ -62,8 +62,8 @@ class _ClassOrInstance:
 
     def __get__(self, obj, owner):
         if obj is None:
-            return lambda model, instance=None: self.func(owner, model, None, instance)
-        return lambda instance=None: self.func(owner, obj.model, obj, instance)
+            return lambda model, instance=None, **kw: self.func(owner, model, None, instance, **kw)
+        return lambda instance=None, **kw: self.func(owner, obj.model, obj, instance, **kw)
 
 
 class QuerySet:
@@ -463,12 +463,17 @@ class QuerySet:
         """
         import pandas as pd
 
+        if features is not None:
+            raise InvalidArgument(
+                "features= selects LaminDB feature columns; registries here have no features. Use include=[...]"
+            )
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 0):
             raise InvalidArgument(f"limit must be a non-negative int or None, got {limit!r}")
         paths = [include] if isinstance(include, str) else list(include or [])
         if join not in ("inner", "left", "outer"):
             raise ValidationError(f"join must be 'inner', 'left' or 'outer', got {join!r}")
-        qs = self if (self._query.ordering or self._query.rank is not None) else self.order_by("-id")
+        ordered = self._query.ordering or self._query.rank is not None
+        qs = self if (ordered or order_by is None) else self.order_by(order_by)
         if limit is not None:
             table = qs._clone(qs._query.slice(0, int(limit) + 1)).to_arrow()
             if table.num_rows > limit:
@@ -582,8 +587,9 @@ class QuerySet:
 
     # -- other instances -----------------------------------------------------------------------
     @_ClassOrInstance
-    def using(cls, model, current: QuerySet | None, instance) -> QuerySet:
-        """A read-only query set on another instance: a directory path or a name in ``ln.settings``.
+    def using(cls, model, current: QuerySet | None, instance=None, *, version=None, as_of=None) -> QuerySet:
+        """A read-only query set on another instance: a directory path or a name in ``ln.settings``;
+        with ``version=N`` or ``as_of=datetime``, a read-only snapshot of the past.
 
         >>> ln.ULabel.using("../other").filter(name__startswith="a").df()  # doctest: +SKIP
         """
@@ -592,6 +598,14 @@ class QuerySet:
             read_only = False
         else:
             inst = open_read_only(instance)
+            read_only = True
+        if version is not None or as_of is not None:
+            model._ensure_tables(inst)
+            try:
+                inst = inst.at(model._schema.table, version=version, as_of=as_of)
+            except ValueError as e:
+                raise InvalidArgument(f"{model.__name__}.using(): {e}") from None
+            model._ensure_tables(inst)
             read_only = True
         query = current._query if current is not None else Query(model.__name__)
         return QuerySet(model, inst, read_only=read_only, _query=query)

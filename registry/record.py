@@ -12,6 +12,9 @@ import contextlib
 import datetime as dt
 import gc
 import json
+import secrets
+import string
+import time
 from collections.abc import Iterable
 from itertools import repeat
 from operator import itemgetter
@@ -42,8 +45,10 @@ from .errors import (
 )
 from .fields import JSON, DateTime, Field, ForeignKey, IdField, Integer, ManyToMany, String, field_name
 from .integrity import apply_delete, check_references, plan_delete
+from .logging import logger
 from .queryset import QuerySet  # no import cycle: queryset imports record lazily
 from .schema import FieldSpec, RegistrySchema, SchemaMap
+from .settings import settings as _settings
 
 REGISTRIES: dict[str, type[Record]] = {}
 _SCHEMA_CACHE: dict[str, Any] = {}
@@ -161,6 +166,29 @@ class Manager:
         return f"<Manager of {self.model.__name__}>"
 
 
+class _Uid(String):
+    """``uid``: an unsaved record gets one on first read, from the registry's ``_initial_uid``.
+
+    Lazy for random uids so that building 10^5 records costs nothing extra, and so that the
+    commit may still replace a colliding uid nobody has seen; a uid that was read stays fixed.
+    """
+
+    def __get__(self, instance, owner=None):
+        value = super().__get__(instance, owner)
+        if instance is None or value is not None:
+            return value
+        d = instance.__dict__
+        if "_batch" in d or d.get("id") is not None:
+            return value
+        value = type(instance)._initial_uid({k: v for k, v in d.items() if not k.startswith("_")})
+        if value is not None:
+            d["uid"] = value
+        return value
+
+
+_BASE62 = string.digits + string.ascii_letters
+
+
 class _ObjectsDescriptor:
     """``Registry.objects`` on the class; on a record it is an error, as in Django."""
 
@@ -181,9 +209,10 @@ class Record(metaclass=RecordMeta):
     _has_created_by = True
     _lookup_prefix = "ln"
     objects = _ObjectsDescriptor()
+    _return_existing = False  # LaminDB's CanCurate registries and Transform: see _existing_match
 
     id = Integer(null=True, unique=True)
-    uid = String(null=True, unique=True)
+    uid = _Uid(null=True, unique=True)
     created_at = DateTime()
     updated_at = DateTime()
     created_by = ForeignKey("User", null=True)
@@ -193,6 +222,7 @@ class Record(metaclass=RecordMeta):
         cls = type(self)
         if args:
             kwargs = cls._positional_kwargs(args, kwargs)
+        skip = kwargs.pop("_skip_validation", False)  # LaminDB's switch: no lookup of an existing record
         d = self.__dict__
         fast, defaults, required = cls.__dict__.get("_fast") or cls._build_fast_types()
         d.update(defaults)
@@ -206,16 +236,52 @@ class Record(metaclass=RecordMeta):
         for name in required:
             if d[name] is None:
                 raise ValidationError(f"{cls.__name__} requires '{name}', e.g. {cls.__name__}({name}=...)")
+        if cls._return_existing and not skip and "uid" not in kwargs and self._become_existing(kwargs):
+            return
         if d.get("uid") is None and cls._initial_uid.__func__ is not Record._initial_uid.__func__:
             d["uid"] = cls._initial_uid(kwargs)
 
     @classmethod
     def _initial_uid(cls, values: dict) -> str | None:
-        """The uid a new record gets at construction (None: assigned when saved).
+        """The uid of a new record: random base62 of ``_uid_length`` characters (None: assigned when saved).
 
-        Bio registries override this with bionty's deterministic hash of the values.
+        This default runs on the first read of ``record.uid``; a registry that overrides it
+        (bio registries: bionty's deterministic hash of ``values``) gets it at construction.
         """
-        return None
+        return "".join(secrets.choice(_BASE62) for _ in range(cls._uid_length))
+
+    @classmethod
+    def _existing_match(cls, values: dict) -> dict | None:
+        """The field values that identify an existing record for these constructor ``values``
+        (None: do not look). LaminDB matches the name field."""
+        value = values.get(cls._name_field)
+        if isinstance(value, str) and text_error(value, cls._name_field) is not None:
+            return None  # not valid Unicode: nothing stored can match, and save() refuses it
+        return {cls._name_field: value} if isinstance(value, str) else None
+
+    def _become_existing(self, values: dict) -> bool:
+        """Turn this new record into the saved one ``_existing_match`` finds, as LaminDB's constructor
+        does; values that differ from the saved ones are set (and logged) so ``save()`` writes them."""
+        cls = type(self)
+        match = cls._existing_match(values)
+        existing = _find_existing(cls, match) if match else None
+        if existing is None:
+            return False
+        d = self.__dict__
+        d.clear()
+        d.update(existing.__dict__)
+        shown = " and ".join(match)
+        logger.important(
+            f"returning {cls.__name__.lower()} with same {shown}: {', '.join(repr(v) for v in match.values())}"
+        )
+        for key, value in values.items():
+            if key in match or value is None:
+                continue
+            current = getattr(self, key)
+            if current != value:
+                logger.warning(f"updated {key} of the existing {cls.__name__} from {current!r} to {value!r}")
+                setattr(self, key, value)
+        return True
 
     @classmethod
     def _build_fast_types(cls) -> tuple[dict, dict, tuple]:
@@ -527,6 +593,7 @@ class Record(metaclass=RecordMeta):
 
     def __repr__(self) -> str:
         self._materialize()
+        self.uid  # noqa: B018  (an unsaved record shows the uid it will keep)
         parts = []
         d = self.__dict__
         fields = type(self)._fields
@@ -714,16 +781,22 @@ class Record(metaclass=RecordMeta):
         return QuerySet(cls).to_list(field)
 
     @class_only
-    def using(cls, instance) -> QuerySet:
+    def using(cls, instance=None, *, version: int | None = None, as_of=None) -> QuerySet:
         """A read-only query set on another instance (its directory, or a name given to ``ln.init``).
 
         The default instance never changes (no global switch). ``None`` or ``"default"`` means
-        the current instance, writable.
+        the current instance, writable. ``version=N`` (this registry's Delta table version) or
+        ``as_of=datetime`` give a read-only snapshot of the past (Delta time travel; files
+        replaced within the vacuum retention, 7 days by default, stay readable).
 
         Parameters
         ----------
         instance
             A directory path, a name registered with ``ln.init(path, name=...)``, or None.
+        version
+            A committed version of this registry's table.
+        as_of
+            A point in time: every table as it was then.
 
         Returns
         -------
@@ -736,7 +809,7 @@ class Record(metaclass=RecordMeta):
         >>> ln.ULabel.using("other-instance").count()
         0
         """
-        return QuerySet.using(cls, instance)
+        return QuerySet.using(cls, instance, version=version, as_of=as_of)
 
     @class_only
     def connect(cls, instance) -> QuerySet:
@@ -958,6 +1031,69 @@ def get(cls: type[Record], idlike=None, instance: Instance | None = None, **expr
     return _one(cls, rows.slice(0, 2), inst, ", ".join(f"{k}={shorten(v)}" for k, v in expressions.items()))
 
 
+class _ExistingIndex:
+    """What ``_find_existing`` keeps per registry and instance: the snapshot it looked in, and
+    once many lookups hit one table version, a value -> row dict over it."""
+
+    __slots__ = ("table", "version", "snap", "checked", "index", "empty", "lookups", "batch", "ids")
+
+    def __init__(self, table, snap, empty: bool):
+        self.table, self.version, self.snap, self.empty = table, table.version, snap, empty
+        self.checked = time.monotonic()
+        self.index = self.batch = self.ids = None
+        self.lookups = 0
+
+
+_EXISTING: dict[tuple, _ExistingIndex] = {}
+
+
+def _find_existing(cls: type[Record], match: dict) -> Record | None:
+    """The first saved record of ``cls`` (default instance) whose fields equal ``match``, or None.
+
+    Runs on every constructor call of a registry that returns existing records, so it must be
+    cheap: an empty registry costs nothing, a few lookups use the storage hash index, and many
+    lookups at one table version (bulk construction) build a value -> row dict once. Commits of
+    other processes are seen within half a second (and ``save()`` still checks unique fields).
+    """
+    inst = _settings.instance
+    key = (id(inst), cls)
+    e = _EXISTING.get(key)
+    now = time.monotonic()
+    if e is None or e.table.version != e.version or now - e.checked > 0.5:
+        cls._ensure_tables(inst)
+        name = cls._schema_table()
+        snap = inst.snapshot(name)
+        if e is None or snap is not e.snap:
+            e = _EXISTING[key] = _ExistingIndex(inst.table(name), snap, snap.num_rows == 0)
+        e.checked = now
+    if e.empty:
+        return None
+    snap = e.snap
+    items = iter(match.items())
+    col, value = next(items)
+    rest = list(items)
+    if e.index is None or rest:
+        e.lookups += 1
+        if e.lookups <= 64 or rest:
+            rows = inst.find(e.table.spec.name, col, value)
+            for c, v in rest:
+                if rows.num_rows:
+                    column = rows.column(c)
+                    rows = rows.filter(column.is_null() if v is None else pc.fill_null(pc.equal(column, v), False))
+            return cls._from_arrow(rows.slice(0, 1), inst)[0] if rows.num_rows else None
+        values = snap.column(col).to_pylist()
+        # reversed, so the first row of a repeated value wins (LaminDB's .first())
+        e.index = dict(zip(reversed(values), range(len(values) - 1, -1, -1), strict=True))
+        e.batch = _Batch(cls, snap)
+        e.ids = int_values(snap.column("id"))
+    pos = e.index.get(value)
+    if pos is None:
+        return None
+    obj = cls.__new__(cls)
+    obj.__dict__ = {"_batch": e.batch, "_row": pos, "_instance": inst, "id": int(e.ids[pos])}
+    return obj
+
+
 def _simple_equalities(cls, expressions) -> list[tuple[str, Any]] | None:
     """``[(column, value)]`` when every expression is ``field=value`` on a direct column, else None."""
     out = []
@@ -982,7 +1118,11 @@ def _simple_equalities(cls, expressions) -> list[tuple[str, Any]] | None:
             continue
         if not isinstance(f, Field) or "__" in name or isinstance(f, JSON):
             return None
-        out.append((f.column, f.clean(value) if value is not None else None))
+        try:
+            value = f.clean(value) if value is not None else None
+        except ValidationError:
+            return None  # e.g. name=1: compared by the query engine, exactly as filter(name=1) does
+        out.append((f.column, value))
     return out
 
 

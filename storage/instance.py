@@ -41,7 +41,7 @@ from .commit import CommitResult, Stage
 from .engine import Engine
 from .errors import CorruptInstance, InstanceNotFound, InvalidInstancePath, LockTimeout, ReadOnlyInstance
 from .lock import WriterLock
-from .table import FILE_ROWS, Table, TableSpec
+from .table import FILE_ROWS, PinnedTable, Table, TableSpec, commit_time_ms
 
 FORMAT = 2
 COMPACT_THRESHOLD = 32  # small data files per table before a commit merges them
@@ -57,9 +57,10 @@ class StorageWarning(RuntimeWarning):
 class Instance:
     """A directory of registry tables with one writer lock. Create with :meth:`open`."""
 
-    def __init__(self, root: Path, read_only: bool = False):
+    def __init__(self, root: Path, read_only: bool = False, pin: tuple | None = None):
         self.root = Path(root).expanduser().resolve()
-        self.read_only = read_only
+        self.read_only = read_only or pin is not None
+        self._pin = pin  # (table, version, as_of_ms): a read-only view of the past
         self._tables: dict[str, Table] = {}
         self._state_stat: tuple | None = None
         self._state: dict = {"tables": {}}
@@ -122,6 +123,11 @@ class Instance:
             table = self._tables.get(spec.name)
             if table is not None:
                 return table
+            if self._pin is not None:
+                name, version, as_of_ms = self._pin
+                table = PinnedTable(self.root, spec, version if spec.name == name else None, as_of_ms)
+                self._tables[spec.name] = table
+                return table
             table = Table(self.root, spec, self._hint)
             if not table.exists() and not self.read_only:
                 with self.writer_lock():
@@ -153,6 +159,34 @@ class Instance:
 
             return pl.from_arrow(table.spec.schema.empty_table())
         return table.snapshot_pl()
+
+    def at(self, table: str | None = None, version: int | None = None, as_of: dt.datetime | None = None) -> Instance:
+        """A read-only view of this instance in the past: ``table`` at ``version`` (the other tables
+        as they were when that version was committed), or every table as of the time ``as_of``."""
+        if version is not None:
+            if table is None:
+                raise ValueError("a version number needs the table it belongs to")
+            t = self.table(table)
+            versions, _ = dlog.list_log(t.path)
+            if isinstance(version, bool) or not isinstance(version, (int, np.integer)) or not versions or not (
+                0 <= int(version) <= versions[-1]
+            ):
+                newest = versions[-1] if versions else -1
+                raise ValueError(f"table '{table}' has versions 0 to {newest}; there is no version {version!r}")
+            ms = commit_time_ms(self.root, table, t.path, int(version))
+            pin = (table, int(version), ms)
+        elif as_of is not None:
+            if not isinstance(as_of, dt.datetime):
+                raise ValueError(f"as_of must be a datetime, got {type(as_of).__name__} {as_of!r}")
+            if as_of.tzinfo is None:
+                as_of = as_of.astimezone()
+            pin = (None, None, as_of.timestamp() * 1000)
+        else:
+            raise ValueError("give a version or an as_of time")
+        view = Instance(self.root, read_only=True, pin=pin)
+        for spec in [t.spec for t in self._tables.values()]:
+            view.register(spec)
+        return view
 
     def read_version(self, name: str, version: int | None = None, as_of: dt.datetime | None = None) -> pa.Table:
         """Live rows of ``name`` at an older ``version`` or as of a time (Delta time travel)."""

@@ -261,6 +261,51 @@ class Table:
         return 0 if s is None else len(s.files)
 
 
+class PinnedTable(Table):
+    """A table frozen at an older version (time travel); never follows new commits."""
+
+    def __init__(self, root: Path, spec: TableSpec, version: int | None, as_of_ms: float | None):
+        super().__init__(root, spec)
+        self._pin = (version, as_of_ms)
+
+    @property
+    def state(self) -> State:
+        with self._lock:
+            if self._state is None:
+                version, as_of_ms = self._pin
+                if version is None:
+                    version = _version_at_ms(self.root, self.spec.name, self.path, as_of_ms)
+                if version is None:  # the table did not exist yet at that time
+                    self._state = State(-1, (), (), 1)
+                else:
+                    self._state = read_state(self.root, self.spec, self.path, version)
+            return self._state
+
+    def newer_on_disk(self) -> bool:
+        return False
+
+    def exists(self) -> bool:
+        return super().exists() and self.state.version >= 0
+
+
+def commit_time_ms(root: Path, name: str, path: Path, version: int) -> float:
+    """When ``version`` of a table was committed (its commitInfo timestamp, else the file's mtime)."""
+    f = path / dlog.LOG / dlog.entry_name(version)
+    e = dlog.parse_entry(root, name, f, version)
+    return e.timestamp if e.timestamp is not None else os.stat(f).st_mtime * 1000
+
+
+def _version_at_ms(root: Path, name: str, path: Path, ms: float) -> int | None:
+    versions, _ = dlog.list_log(path)
+    found = None
+    for v in versions:
+        if commit_time_ms(root, name, path, v) <= ms:
+            found = v
+        else:
+            break
+    return found
+
+
 def find_rows(snap: pa.Table, column: str, value, indexes: dict) -> np.ndarray:
     col = snap.column(column)
     if value is None:
@@ -355,16 +400,7 @@ def version_as_of(root: Path, name: str, path: Path, as_of: dt.datetime) -> int:
     """The newest version committed at or before ``as_of``."""
     if as_of.tzinfo is None:
         as_of = as_of.astimezone()
-    ms = as_of.timestamp() * 1000
-    versions, _ = dlog.list_log(path)
-    found = None
-    for v in versions:
-        e = dlog.parse_entry(root, name, path / dlog.LOG / dlog.entry_name(v), v)
-        ts = e.timestamp if e.timestamp is not None else os.stat(path / dlog.LOG / dlog.entry_name(v)).st_mtime * 1000
-        if ts <= ms:
-            found = v
-        else:
-            break
+    found = _version_at_ms(root, name, path, as_of.timestamp() * 1000)
     if found is None:
         raise ValueError(f"table '{name}' did not exist yet at {as_of.isoformat()}")
     return found
