@@ -370,7 +370,14 @@ class Record(metaclass=RecordMeta):
     @classmethod
     def _table_spec(cls) -> TableSpec:
         unique = tuple(f.column for f in cls._value_fields() if f.unique and f.name != "id")
-        return TableSpec(cls._schema_table(), cls._arrow_schema(), unique=unique, uid_length=cls._uid_length)
+        refs = []
+        for f in cls._fields.values():
+            if isinstance(f, ForeignKey):
+                with contextlib.suppress(KeyError):  # target not defined yet: doctor skips the check
+                    refs.append((f.column, f.target_model()._schema_table()))
+        return TableSpec(
+            cls._schema_table(), cls._arrow_schema(), unique=unique, uid_length=cls._uid_length, references=tuple(refs)
+        )
 
     @classmethod
     def _link_specs(cls) -> list[TableSpec]:
@@ -379,7 +386,8 @@ class Record(metaclass=RecordMeta):
             if isinstance(f, ManyToMany):
                 s, t = f.link_columns
                 schema = pa.schema([("id", pa.int64()), (s, pa.int64()), (t, pa.int64())])
-                out.append(TableSpec(f.link_table, schema))
+                refs = ((s, cls._schema_table()), (t, f.target_model()._schema_table()))
+                out.append(TableSpec(f.link_table, schema, references=refs))
         return out
 
     @classmethod
@@ -1157,16 +1165,41 @@ def _one(cls, rows: pa.Table, inst: Instance, what: str) -> Record:
 # saving
 
 
-def save(records: Iterable[Record] | Record) -> None:
-    """Save records in one commit per registry (new ones inserted, saved ones updated).
+def save(records: Iterable[Record] | Record, ignore_conflicts: bool = False, batch_size: int | None = None) -> None:
+    """Save records in one transaction: new ones inserted, changed ones updated, all or nothing.
 
-    Records of several registries are committed registry by registry; if a later one fails,
-    the error names the registries already saved.
+    Vectorised: values are gathered column by column into one Arrow table per registry, ids
+    and uids are assigned by the commit for the whole batch. A unique-constraint violation
+    raises ``IntegrityError`` and writes nothing.
 
-    Vectorised: values are gathered column by column into one Arrow table, ids and uids are
-    assigned by the commit for the whole batch. A unique-constraint violation raises
-    ``IntegrityError`` and writes nothing.
+    Parameters
+    ----------
+    records
+        Records of any registries (a single record is accepted too).
+    ignore_conflicts
+        LaminDB's switch to skip records that violate a unique constraint; only ``False`` is
+        supported (a conflict is an error that names the existing record).
+    batch_size
+        Accepted for LaminDB scripts (``ln.save(records, batch_size=10_000)``); the records are
+        written in one commit whatever its value, so a failure never leaves part of them.
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> ln.save([ln.ULabel(name=f"saved {i}") for i in range(3)], batch_size=2)
+    >>> ln.ULabel.filter(name__startswith="saved ").count()
+    3
     """
+    if ignore_conflicts:
+        raise InvalidArgument(
+            "ln.save(ignore_conflicts=True) is not supported: a conflict raises IntegrityError naming the existing "
+            "record; construct records with ULabel(name=...) to get the saved ones back instead"
+        )
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+        raise InvalidArgument(f"batch_size must be a positive int, got {batch_size!r}")
     if isinstance(records, Record):
         records = [records]
     # a from_values RecordList offers only what may need writing (no objects for untouched rows)

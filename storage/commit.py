@@ -192,7 +192,7 @@ class Stage:
         faults.point("after-data")
         disk_columns = self.state.disk_columns
         if disk_columns and not set(schema.names) <= set(disk_columns):
-            self.metadata = merged_metadata(schema, self.state.metadata)
+            self.metadata = merged_metadata(schema, self.state.metadata, spec)
             disk_columns = tuple(dict.fromkeys([*disk_columns, *schema.names]))
         removed = touched
         self.change = (
@@ -262,7 +262,7 @@ class Stage:
             chunk = snap.slice(off, FILE_ROWS).combine_chunks()
             files.append(self._write(chunk))
             parts.append(chunk)
-        self.metadata = metadata_action(self.spec.schema, self.base.metadata)
+        self.metadata = metadata_action(self.spec.schema, self.base.metadata, self.spec)
         self.state = replace(
             self.state,
             version=self.base.version + 1,
@@ -303,9 +303,9 @@ class Stage:
         self.adds.clear()
 
 
-def merged_metadata(schema: pa.Schema, old: dict | None) -> dict:
+def merged_metadata(schema: pa.Schema, old: dict | None, spec=None) -> dict:
     """Metadata whose schema has the old columns plus the new ones of ``schema``."""
-    new = metadata_action(schema, old)
+    new = metadata_action(schema, old, spec)
     if old is None:
         return new
     fields = json.loads(old["schemaString"])["fields"]

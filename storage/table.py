@@ -130,7 +130,7 @@ class Table:
     def create(self) -> None:
         """Create the empty Delta table (version 0: protocol and metadata)."""
         (self.path / dlog.LOG).mkdir(parents=True, exist_ok=True)
-        meta = metadata_action(self.spec.schema, None)
+        meta = metadata_action(self.spec.schema, None, self.spec)
         data = dlog.encode_entry([{"protocol": protocol_for(meta)}, {"metaData": meta}], {"operation": "CREATE TABLE"})
         dlog.publish_entry(self.path, 0, data)
 
@@ -518,12 +518,17 @@ def _unlink(path: Path) -> None:
         pass
 
 
-def metadata_action(schema: pa.Schema, old: dict | None) -> dict:
-    """A Delta ``metaData`` action for ``schema`` (keeping the table id of ``old``)."""
+def metadata_action(schema: pa.Schema, old: dict | None, spec: TableSpec | None = None) -> dict:
+    """A Delta ``metaData`` action for ``schema`` (keeping the table id of ``old``). The table's
+    constraints go into its configuration, so ``registry doctor`` can check them from disk."""
     import uuid
 
     from deltalake import Schema
 
+    conf = dict((old or {}).get("configuration") or {})
+    if spec is not None:
+        conf["registry.unique"] = ",".join(spec.unique)
+        conf["registry.references"] = ",".join(f"{c}:{t}" for c, t in spec.references)
     return {
         "id": (old or {}).get("id") or str(uuid.uuid4()),
         "name": None,
@@ -532,7 +537,7 @@ def metadata_action(schema: pa.Schema, old: dict | None) -> dict:
         "schemaString": Schema.from_arrow(schema).to_json(),
         "partitionColumns": [],
         "createdTime": (old or {}).get("createdTime") or dlog.now_ms(),
-        "configuration": (old or {}).get("configuration") or {},
+        "configuration": conf,
     }
 
 
