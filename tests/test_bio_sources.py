@@ -300,7 +300,6 @@ def test_csv_table_source(instance, tmp_path):
 
 
 # -- MONDO ---------------------------------------------------------------------------------------
-@pytest.mark.slow
 def test_import_all_of_mondo_counts_match_the_source(instance):
     spec = sources.resolve("Disease")
     mondo = sources.frame(spec)

@@ -385,7 +385,7 @@ def test_add_remove_synonym(cells):
     t.remove_synonym("not there")
     t.remove_synonym(["T lymphocyte", "T-lymphocyte", "T cells", "a", "b"])
     assert bt.CellType.get(name="T cell").synonyms is None
-    assert bt.CellType.standardize(["T-cell"], mute=True) == ["T-cell"]
+    assert bt.CellType.standardize(["T-cell"], mute=True, public_aware=False) == ["T-cell"]
 
 
 def test_add_synonym_rules(cells):

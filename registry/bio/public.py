@@ -66,8 +66,8 @@ class PublicReference:
     def _is_id(self, field: str) -> bool:
         return field == "ontology_id"
 
-    def _index(self, field: str) -> ReferenceIndex:
-        syn = "synonyms" if field == self.model._name_field and "synonyms" in self._frame.columns else None
+    def _index(self, field: str, synonyms: bool = True) -> ReferenceIndex:
+        syn = "synonyms" if synonyms and field == self.model._name_field and "synonyms" in self._frame.columns else None
         key = (field, syn)
         if key not in self._indexes:
             self._indexes[key] = ReferenceIndex(self._frame, field, syn)
@@ -128,13 +128,14 @@ class PublicReference:
         return_mapper: bool = False,
         case_sensitive: bool = False,
         keep="first",
+        synonyms_field: str | None = "synonyms",
         mute: bool = False,
     ):
         """Map synonyms, casing variants and id spellings to the source's names (or ``return_field``)."""
         fname = self._field(field)
         ret = self._field(return_field) if return_field is not None else None
         vals = self._values(values, fname)
-        index = self._index(fname)
+        index = self._index(fname, synonyms=bool(synonyms_field))
         out = standardize_values(
             index,
             vals,
@@ -330,6 +331,10 @@ def standardize_public_aware(
     if series.dtype != pl.String:
         return curate.standardize(model, values, field, return_field=return_field, return_mapper=return_mapper, mute=mute, **kw)
     norm = normalize_ids(series) if is_id else series
+    ret_name = field_name(return_field) if return_field is not None else None
+    ret_field = model._fields.get(ret_name) if ret_name else None
+    if ret_name and (ret_field is None or getattr(ret_field, "kind", None) != "str"):
+        public_aware = False  # ids and other non-text fields exist only in the registry
     if not public_aware or keep is False:
         inp = norm.to_list() if is_id else values
         return curate.standardize(model, inp, fname, return_field=return_field, return_mapper=return_mapper, mute=mute, **kw)
@@ -354,10 +359,15 @@ def standardize_public_aware(
         if pub is not None:
             miss = np.flatnonzero(~in_reg)
             pv = un.gather(miss)
-            p_names = pl.Series(pub.standardize(pv, fname, case_sensitive=case_sensitive, keep=keep, mute=True), dtype=pl.String)
+            p_names = pl.Series(
+                pub.standardize(pv, fname, case_sensitive=case_sensitive, keep=keep, synonyms_field=synonyms_field, mute=True),
+                dtype=pl.String,
+            )
             p_ok = np.asarray(pub.validate(p_names, fname, mute=True), dtype=bool)
             if return_field is not None:
-                p_out = pl.Series(pub.standardize(pv, fname, return_field=return_field, keep=keep, mute=True)).cast(pl.String)
+                p_out = pl.Series(
+                    pub.standardize(pv, fname, return_field=return_field, keep=keep, synonyms_field=synonyms_field, mute=True)
+                ).cast(pl.String)
             else:
                 p_out = p_names
             hit = miss[p_ok]
@@ -370,29 +380,37 @@ def standardize_public_aware(
     # unmatched values come back as the user wrote them
     final = pl.Series("o", np.where(ok, out.to_numpy(), u.to_numpy()), dtype=pl.String) if len(u) else out
     mapping = pl.DataFrame({"v": u, "o": final})
+    res = pl.DataFrame({"v": series}).join(mapping, on="v", how="left", maintain_order="left").get_column("o")
     if not mute:
-        _log(model, fname, u, final, ok, from_public)
+        _log(model, fname, series, res, u, ok, from_public, return_field, keep)
     if return_mapper:
         changed = mapping.filter(pl.col("v") != pl.col("o"))
         return dict(zip(changed.get_column("v").to_list(), changed.get_column("o").to_list(), strict=True))
-    res = pl.DataFrame({"v": series}).join(mapping, on="v", how="left", maintain_order="left").get_column("o")
     return res.item(0) if vals.scalar else res.to_list()
 
 
-def _log(model, field: str, u: pl.Series, out: pl.Series, ok: np.ndarray, from_public: list) -> None:
-    n_changed = int((u != out).sum())
-    if n_changed:
-        logger.info(f"standardized {n_changed}/{len(u)} unique terms")
-    label = f"bt.{model.__name__}"
+def _log(model, field: str, series, res, u: pl.Series, ok: np.ndarray, from_public: list, return_field, keep) -> None:
+    """The registry's standardize log lines (counts over all inputs), plus what came from the source."""
+    from ..curate.reporting import MAX_LITERAL
+    from ..curate.scope import resolve
+    from ..curate.standardization import StandardizeOutcome
+    from ..curate.standardization import _log as registry_log
+
+    bad = u.filter(pl.Series(~ok) & (u != "")).to_list()
+    outcome = StandardizeOutcome(
+        result=None,
+        n_values=len(series) - series.null_count(),
+        n_changed=int((res != series).fill_null(False).sum()),
+        unmapped=bad[: MAX_LITERAL + 1],
+        n_unmapped=len(bad),
+    )
+    sc = resolve(model)
+    n_ref = sc.frame.height or len(from_public)
+    registry_log(outcome, sc, field, field_name(return_field) if return_field else None, keep, n_ref)
     if from_public:
+        label = f"bt.{model.__name__}"
         shown = ", ".join(repr(v) for v in from_public[:10]) + (", ..." if len(from_public) > 10 else "")
         logger.warning(
             f"found {len(from_public)} term{'s' if len(from_public) != 1 else ''} in the public source: {shown}\n"
             f"→  add the corresponding {model.__name__} records: ln.save({label}.from_values(values, field={field!r}))"
-        )
-    bad = u.filter(pl.Series(~ok)).to_list()
-    if bad:
-        shown = ", ".join(repr(v) for v in bad[:10]) + (", ..." if len(bad) > 10 else "")
-        logger.warning(
-            f"{len(bad)} term{'s' if len(bad) != 1 else ''} not found in {label}.{field} nor in its public source and returned unchanged: {shown}"
         )

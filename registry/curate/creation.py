@@ -65,8 +65,9 @@ def from_values(
     missing_values = enc.values.gather(missing).to_list()
     new_records: list = []
     from_source = getattr(sc.model, "_records_from_source", None)
-    if from_source is not None and missing_values:
-        # bio registries: values the registry lacks are built from the public source (unsaved)
+    if from_source is not None and missing_values and sc.base is not None:
+        # bio registries: values the registry lacks are built from the public source (unsaved);
+        # a filtered query set keeps its restriction (sc.base is None), as for the other matchers
         found = from_source(missing_values, fname, dict(sc.restriction).get("organism"), source, sc.instance)
         hit = np.array([r is not None for r in found], dtype=bool)
         if create:
