@@ -497,6 +497,32 @@ class QuerySet:
                 frame[p] = [set(v) if v is not None else set() for v in table.column(p).to_pylist()]
         return frame
 
+    def describe(self, return_str: bool = False) -> str | None:
+        """Print the query set: its registry, filter, ordering, count and first records.
+
+        Parameters
+        ----------
+        return_str
+            Return the plain text instead of printing it.
+
+        Returns
+        -------
+        str or None
+
+        Examples
+        --------
+        >>> ln.ULabel(name="shown").save().name
+        'shown'
+        >>> print(ln.ULabel.filter(name="shown").describe(return_str=True))  # doctest: +ELLIPSIS
+        QuerySet of ULabel  (1 record, instance '...')
+        ├── filter: ...
+        └── first 1
+            └── ULabel(name='shown')
+        """
+        from .describe import describe_queryset
+
+        return describe_queryset(self, return_str=return_str)
+
     def to_dataframe(
         self,
         include: str | Sequence[str] | None = None,

@@ -189,6 +189,18 @@ class _Uid(String):
 _BASE62 = string.digits + string.ascii_letters
 
 
+class _class_or_record:
+    """A method that works on the registry class and on a record (LaminDB's ``describe``)."""
+
+    def __init__(self, func):
+        self.func = func
+        self.__doc__ = func.__doc__
+        self.__name__ = func.__name__
+
+    def __get__(self, instance, owner):
+        return self.func.__get__(owner if instance is None else instance)
+
+
 class _ObjectsDescriptor:
     """``Registry.objects`` on the class; on a record it is an error, as in Django."""
 
@@ -871,9 +883,12 @@ class Record(metaclass=RecordMeta):
         """
         return get(cls, idlike, None, **expressions)
 
-    @class_only
-    def describe(cls, return_str: bool = False) -> str | None:
-        """Print the registry's fields with their types, its relations and its row count.
+    @_class_or_record
+    def describe(cls_or_self, return_str: bool = False) -> str | None:
+        """Print a record (fields, relations with counts; source and parents for bio records) or,
+        on the class, the registry (fields with types, relations, row count).
+
+        A tree drawn with ``rich`` on a terminal, plain text otherwise.
 
         Parameters
         ----------
@@ -888,10 +903,22 @@ class Record(metaclass=RecordMeta):
         --------
         >>> print(ln.User.describe(return_str=True).splitlines()[0])
         User  (registry, table 'user', 1 record)
+        >>> label = ln.ULabel(name="described", description="for the docs").save()
+        >>> print(label.describe(return_str=True))  # doctest: +ELLIPSIS
+        ULabel  (uid '...', id ...)
+        ├── Fields
+        │   ├── name: 'described'
+        │   ├── description: 'for the docs'
+        │   ├── created_at: ...
+        │   └── updated_at: ...
+        └── Relations
+            └── created_by: User(handle='testuser')
         """
-        from .describe import describe_registry
+        from .describe import describe_record, describe_registry
 
-        return describe_registry(cls, return_str=return_str)
+        if isinstance(cls_or_self, type):
+            return describe_registry(cls_or_self, return_str=return_str)
+        return describe_record(cls_or_self, return_str=return_str)
 
     # -- curation and search: the QuerySet's methods, with the class as scope -----------------
     validate = class_only(QuerySet.validate)
