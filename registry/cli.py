@@ -502,9 +502,9 @@ def import_source(
         raise UsageProblem(str(e)) from None
     fn = getattr(model, "import_source", None)
     if fn is None:
-        from .errors import SourceNotAvailable
+        from . import errors as errs
 
-        raise SourceNotAvailable(
+        raise getattr(errs, "SourceNotAvailable", errs.RegistryError)(
             f"{model.__name__} has no public source to import in this version; "
             f"add records with ln.save([...]) or {model.__name__}.from_values(values, create=True).save()"
         )
