@@ -160,7 +160,7 @@ def test_any_text_in_filter_and_get_raises_only_registry_errors(labels, text):
             pass
 
 
-@FAST
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=ANY_TEXT)
 def test_any_text_in_search_raises_only_registry_errors(labels, text):
     try:
