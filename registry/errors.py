@@ -88,6 +88,11 @@ class InvalidInstancePath(RegistryError, _storage_errors.InvalidInstancePath):
     directory inside another instance."""
 
 
+class CommitFailed(RegistryError, _storage_errors.CommitFailed):
+    """A write failed before its commit point (disk full, I/O error): nothing was saved; retry is safe."""
+
+
+_storage_errors.CommitFailed.mapped = CommitFailed
 _storage_errors.InvalidInstancePath.mapped = InvalidInstancePath
 _storage_errors.CorruptInstance.mapped = CorruptInstance
 _storage_errors.LockTimeout.mapped = LockTimeout
@@ -166,6 +171,7 @@ __all__ = [
     "CorruptInstance",
     "LockTimeout",
     "InvalidInstancePath",
+    "CommitFailed",
     "SQLError",
     "SQLRefused",
     "did_you_mean",

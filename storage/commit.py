@@ -19,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import faults
+from .errors import CommitFailed
 from . import log as dlog
 from .table import (
     FILE_ROWS,
@@ -276,7 +277,10 @@ class Stage:
         self.commits += 1  # counts as a change: caches rebuild
 
     def _write(self, part: pa.Table) -> DataFile:
-        name, add = write_part(self.table.path, part)
+        try:
+            name, add = write_part(self.table.path, part)
+        except (OSError, pa.ArrowException) as e:
+            raise CommitFailed(self.table.root, self.spec.name, e) from None
         self.adds[name] = add
         return data_file(add, part)
 

@@ -66,3 +66,27 @@ class InstanceNotFound(FileNotFoundError):
 class InvalidInstancePath(_Mappable, ValueError):
     """A path that cannot become an instance: empty, a non-empty directory that is not an
     instance, or a directory inside another instance."""
+
+
+class CommitFailed(_Mappable, OSError):
+    """Writing a commit failed before its commit point (disk full, file too large, I/O error):
+    nothing was committed and the staged files were removed, so retrying is safe."""
+
+    def __init__(self, root, table: str | None, cause: BaseException):
+        self.root, self.table, self.cause = root, table, cause
+        self.errno = getattr(cause, "errno", None)
+        what = f"table '{table}'" if table else "the instance"
+        self._message(
+            f"could not write a commit to {what} at '{root}' ({_describe(cause)}); nothing was committed, "
+            "so the write can be retried once there is space"
+        )
+
+
+def _describe(e: BaseException) -> str:
+    import os
+
+    errno_ = getattr(e, "errno", None)
+    if errno_:
+        return f"{os.strerror(errno_)} [errno {errno_}]"
+    text = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__

@@ -39,7 +39,7 @@ from . import faults
 from . import log as dlog
 from .commit import CommitResult, Stage
 from .engine import Engine
-from .errors import CorruptInstance, InstanceNotFound, InvalidInstancePath, LockTimeout, ReadOnlyInstance
+from .errors import CommitFailed, CorruptInstance, InstanceNotFound, InvalidInstancePath, LockTimeout, ReadOnlyInstance
 from .lock import WriterLock
 from .table import FILE_ROWS, PinnedTable, Table, TableSpec, commit_time_ms
 
@@ -438,7 +438,11 @@ class Transaction:
         entries = [(s, s.entry()) for s in stages]
         if len(entries) == 1:
             stage, data = entries[0]
-            if not dlog.publish_entry(stage.table.path, stage.state.version, data):
+            try:
+                landed = dlog.publish_entry(stage.table.path, stage.state.version, data)  # the commit point
+            except OSError as e:
+                raise CommitFailed(root, stage.spec.name, e) from None
+            if not landed:
                 raise CorruptInstance(
                     root, stage.spec.name, stage.state.version, None, "another writer committed this version without the lock"
                 )
@@ -448,7 +452,11 @@ class Transaction:
             ]
             body = json.dumps(tables, sort_keys=True).encode()
             journal = {"tables": tables, "sha256": hashlib.sha256(body).hexdigest()}
-            dlog.atomic_replace(root / JOURNAL, json.dumps(journal).encode())  # the commit point
+            try:
+                dlog.atomic_replace(root / JOURNAL, json.dumps(journal).encode())  # the commit point
+            except OSError as e:
+                _best_effort("removing a journal that was not written whole", lambda: _unlink_if_exists(root / JOURNAL))
+                raise CommitFailed(root, ", ".join(s.spec.name for s in stages), e) from None
             self._published = stages
             faults.point("after-journal")
             try:
@@ -514,6 +522,11 @@ def _vacuum(table: Table, hours: float) -> None:
     from deltalake import DeltaTable
 
     DeltaTable(str(table.path)).vacuum(retention_hours=int(hours), dry_run=False, enforce_retention_duration=False)
+
+
+def _unlink_if_exists(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 def _remove_journal(root: Path) -> None:
