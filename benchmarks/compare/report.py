@@ -56,10 +56,15 @@ TITLE = {
 CURATION = ("validate", "inspect", "standardize", "from_values")
 
 
-def load(path: Path) -> dict:
+def load(path: Path, clock: str = "wall") -> dict:
+    """The results keyed by (workload, n, system); ``clock="cpu"`` reads process CPU seconds instead."""
     doc = json.loads(Path(path).read_text())
     cells: dict = {}
     for r in doc["rows"]:
+        if clock == "cpu" and r.get("status") == "ok":
+            r = {**r, "first_s": r.get("first_cpu_s"), "warm_s": r.get("warm_cpu_s")}
+            if r["first_s"] is None:
+                continue
         cells[(r["workload"], r["n"], r["system"])] = r
     doc["cells"] = cells
     return doc
@@ -80,7 +85,8 @@ def cell_text(r: dict | None) -> str:
     if r is None:
         return ""
     if r["status"] == "timeout":
-        return f"timeout > {r['budget_s']:.0f} s"
+        est = f" (≈ {fmt_s(r['budget_s'] / r['progress'])} at the rate reached)" if r.get("progress") else ""
+        return f"timeout > {r['budget_s']:.0f} s{est}"
     if r["status"] == "error":
         return "error"
     if r.get("warm_s") is None:
@@ -177,6 +183,7 @@ def markdown(doc: dict) -> str:
         + (f"; LaminDB {lam.get('lamindb')} + bionty {lam.get('bionty')} (Django {lam.get('django')})" if lam else "")
         + f"; whole run {meta.get('total_s', 0):.0f} s.",
         "",
+        f"Clock: {'wall seconds' if doc.get('clock', 'wall') == 'wall' else 'process CPU seconds (all threads)'}. "
         "Each cell is `first call / warm call` (warm: median of up to 3 repeats); ratios are "
         "registry time ÷ the other's time, warm (first in parentheses): below 1× means faster.",
         "",
@@ -189,6 +196,28 @@ def markdown(doc: dict) -> str:
         lines += ["", "**Targets (issue 14), measured in this run:**", ""]
         lines += ["| target | n | figure | met |", "|---|---:|---:|---|"]
         lines += [f"| {t} | {n} | {fig} | {'yes' if ok else '**no**'} |" for t, n, ok, fig in tg]
+    return "\n".join(lines)
+
+
+def scale_section(path: Path = RESULTS / "scale.json") -> str:
+    """The scale run's figures (``python -m benchmarks scale``), if it was run."""
+    if not path.exists():
+        return ""
+    doc = json.loads(path.read_text())
+    lines = [
+        "",
+        "",
+        f"**Scale** (`{doc['meta']['command'].strip()}`, {doc['meta']['when']}, registry only):",
+        "",
+        "| workload | rows | first / warm | rows/s | peak RSS | note |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for r in doc["rows"]:
+        t = best(r, "first")
+        rate = f"{r['rows'] / t:,.0f}" if t and r.get("rows", 1) > 1 else ""
+        lines.append(
+            f"| {r['workload']} | {r['rows']:,} | {cell_text(r)} | {rate} | {r['peak_rss_mb']:,.0f} MB | {r.get('note', '')} |"
+        )
     return "\n".join(lines)
 
 
@@ -242,21 +271,45 @@ def plot(doc: dict, out: Path) -> Path:
     return out
 
 
+README = Path(__file__).resolve().parents[2] / "README.md"
+BEGIN, END = "<!-- compare:begin (python -m benchmarks report --readme) -->", "<!-- compare:end -->"
+
+
+def to_readme(md: str, readme: Path = README) -> None:
+    """Replace the generated block of README.md (between the markers) with ``md``."""
+    text = readme.read_text()
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"README.md has no {BEGIN} ... {END} block to replace")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(f"{head}{BEGIN}\n{md.strip()}\n{END}{tail}")
+
+
 def main(argv: list[str] | None = None) -> str:
     p = argparse.ArgumentParser(prog="python -m benchmarks report", description=__doc__.splitlines()[0])
     p.add_argument("--results", type=Path, default=RESULTS / "compare.json")
     p.add_argument("--out-dir", type=Path, default=None, help="where compare.md / compare.png go (default: beside)")
     p.add_argument("--no-plot", action="store_true")
+    p.add_argument("--readme", action="store_true", help="also replace the generated block in README.md")
+    p.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="wall seconds, or process CPU seconds (all threads; robust to other processes' load)",
+    )
     a = p.parse_args(argv)
-    doc = load(a.results)
+    doc = load(a.results, a.clock)
+    doc["clock"] = a.clock
     out_dir = a.out_dir or a.results.parent
     out_dir.mkdir(parents=True, exist_ok=True)
-    md = markdown(doc)
+    md = markdown(doc) + scale_section()
     if NOTES.exists():
         md += "\n\n" + NOTES.read_text().strip()
-    stem = a.results.stem
+    stem = a.results.stem + ("" if a.clock == "wall" else "-cpu")
     (out_dir / f"{stem}.md").write_text(md + "\n")
     print(md)
+    if a.readme:
+        to_readme(markdown(doc) + scale_section())
     if not a.no_plot:
         png = plot(doc, out_dir / f"{stem}.png")
         print(f"\nwrote {out_dir / f'{stem}.md'} and {png}")

@@ -120,6 +120,7 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument("--budget", type=float, default=30, help="seconds per LaminDB workload before 'timeout'")
     p.add_argument("--ours-budget", type=float, default=300, help="seconds per registry/floor workload")
     p.add_argument("--batch-max", type=int, default=10**5, help="largest size for the 1,000-query search batch")
+    p.add_argument("--warm-runs", type=int, default=3, help="warm repeats after each first call (median)")
     p.add_argument("--no-ontology", action="store_true", help="skip the ontology import workload")
     p.add_argument("--out", type=Path, default=RESULTS / "compare.json")
     p.add_argument("--work", type=Path, default=None, help="scratch directory (default: a new temp dir)")
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> Path:
         meta["lamindb"] = ensure_lamindb(log)
         lamin = Lamin(work)
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    common = ["--out", lines]
+    common = ["--out", lines, "--warm-runs", a.warm_runs]
     for n in sizes:
         log(f"size {n:,}: writing data")
         d = data.write(work / "data", n)

@@ -39,12 +39,17 @@ def phase_save(rec: Recorder, data: Path) -> None:
     state: dict = {}
 
     def construct():
-        state["recs"] = None
-        state["recs"] = [
-            bt.CellType(name=a, ontology_id=b, synonyms=c) for a, b, c in zip(names, oids, syns, strict=True)
-        ]
+        state["recs"] = recs = []
+        for a, b, c in zip(names, oids, syns, strict=True):
+            recs.append(bt.CellType(name=a, ontology_id=b, synonyms=c))
 
-    r = rec.run("construct", construct, warm=False, note="records from Python values (search_names=False)")
+    r = rec.run(
+        "construct",
+        construct,
+        warm=False,
+        note="records from Python values (search_names=False)",
+        progress=lambda: len(state.get("recs") or []) / len(names),
+    )
     if r["status"] == "ok":
         r = rec.run("save", lambda: ln.save(state["recs"]), warm=False, note="ln.save(records)")
     if r["status"] != "ok":
@@ -82,7 +87,7 @@ def populate(ln, bt, names, oids, syns) -> None:
 
 
 def phase_read(rec: Recorder, data: Path) -> None:
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     ln, bt = _import()
     t1 = time.perf_counter()
     count = bt.CellType.filter().count()
@@ -93,6 +98,7 @@ def phase_read(rec: Recorder, data: Path) -> None:
             "workload": "open",
             "status": "ok",
             "first_s": t2 - t0,
+            "first_cpu_s": time.process_time() - c0,
             "warm_s": None,
             "rows": rec.n,
             "note": f"import lamindb+bionty {t1 - t0:.3f} s + count {t2 - t1:.3f} s (new process)",
@@ -124,9 +130,11 @@ def phase_read(rec: Recorder, data: Path) -> None:
     rec.run("lookup", lambda: getattr(CT.lookup(), attr), note=f"lookup().{attr} (rebuilt on every call)")
     rec.run("search", lambda: CT.search(single).to_dataframe(), note=f"query {single!r}, limit 20")
     if rec.n <= BATCH_MAX[0]:
+        done: list = []
         rec.run(
             "search_batch",
-            lambda: [CT.search(q, limit=5).to_dataframe() for q in queries],
+            lambda: done.clear() or [done.append(CT.search(q, limit=5).to_dataframe()) for q in queries],
+            progress=lambda: len(done) / len(queries),
             rows=len(queries),
             warm_runs=1,
             note=f"{len(queries):,} search calls (no batch API)",
@@ -170,10 +178,11 @@ def main() -> None:
     p.add_argument("--data", type=Path)
     p.add_argument("--out", required=True)
     p.add_argument("--budget", type=float, default=60)
+    p.add_argument("--warm-runs", type=int, default=3)
     p.add_argument("--batch-max", type=int, default=10**5)
     a = p.parse_args()
     BATCH_MAX[0] = a.batch_max
-    rec = Recorder(a.out, SYSTEM, a.n, a.budget)
+    rec = Recorder(a.out, SYSTEM, a.n, a.budget, a.warm_runs)
     if a.phase == "save":
         phase_save(rec, a.data)
     elif a.phase == "read":

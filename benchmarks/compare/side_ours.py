@@ -59,7 +59,7 @@ def phase_save(rec: Recorder, data: Path, inst: Path) -> None:
 
 
 def phase_read(rec: Recorder, data: Path, inst: Path, t_import0: float) -> None:
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     import registry as ln
     import registry.bio as bt
 
@@ -73,6 +73,7 @@ def phase_read(rec: Recorder, data: Path, inst: Path, t_import0: float) -> None:
             "workload": "open",
             "status": "ok",
             "first_s": t2 - t0,
+            "first_cpu_s": time.process_time() - c0,
             "warm_s": None,
             "rows": rec.n,
             "note": f"import registry {t1 - t0:.3f} s + open and load {t2 - t1:.3f} s (new process)",
@@ -108,6 +109,7 @@ def phase_read(rec: Recorder, data: Path, inst: Path, t_import0: float) -> None:
         lambda: bt.CellType.search(queries, limit=5),
         cold=cold,
         rows=len(queries),
+        warm_runs=1,
         note=f"{len(queries):,} queries in one call, limit 5",
     )
 
@@ -155,11 +157,12 @@ def main() -> None:
     p.add_argument("--inst", type=Path, required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--budget", type=float, default=300)
+    p.add_argument("--warm-runs", type=int, default=3)
     a = p.parse_args()
     import logging
 
     logging.getLogger("registry").setLevel(logging.CRITICAL)
-    rec = Recorder(a.out, SYSTEM, a.n, a.budget)
+    rec = Recorder(a.out, SYSTEM, a.n, a.budget, a.warm_runs)
     if a.phase == "save":
         phase_save(rec, a.data, a.inst)
     elif a.phase == "read":

@@ -51,7 +51,13 @@ class Recorder:
         self.out, self.system, self.n, self.budget, self.warm_runs = out, system, n, budget, warm_runs
 
     def emit(self, row: dict) -> dict:
-        row = {"system": self.system, "n": self.n, **row, "peak_rss_mb": round(peak_rss_mb(), 1)}
+        row = {
+            "system": self.system,
+            "n": self.n,
+            **row,
+            "peak_rss_mb": round(peak_rss_mb(), 1),
+            "load1": round(os.getloadavg()[0], 2),
+        }
         with open(self.out, "a") as fh:
             fh.write(json.dumps(row) + "\n")
         first, warm = row.get("first_s"), row.get("warm_s")
@@ -73,17 +79,21 @@ class Recorder:
         per: int = 1,
         cold: Callable[[], object] | None = None,
         warm_runs: int | None = None,
+        progress: Callable[[], float] | None = None,
     ) -> dict:
         """First call, then up to ``warm_runs`` warm calls (median), all within the budget.
 
         ``setup`` runs untimed before every call, ``cold`` before the first one only.
-        ``warm_fn`` (default ``fn``) makes ``per`` calls; the warm figure is per call. A first call past the budget is recorded as
+        ``warm_fn`` (default ``fn``) makes ``per`` calls; the warm figure is per call.
+        ``progress`` (share of the work done, 0-1) is recorded with a timeout, so the report
+        can give the rate reached before the budget ran out. A first call past the budget is recorded as
         ``status: timeout``; warm calls stop early when the next one would not fit.
         """
         budget = self.budget if budget is None else budget
         row = {"workload": workload, "rows": rows if rows is not None else self.n, "note": note, "budget_s": budget}
         t_start = time.perf_counter()
         times: list[float] = []
+        cpu: list[float] = []  # process CPU seconds (all threads): robust to other processes' load
         try:
             with deadline(budget):
                 for k in range(1 + ((self.warm_runs if warm_runs is None else warm_runs) if warm else 0)):
@@ -95,12 +105,15 @@ class Recorder:
                         cold()
                     gc.collect()
                     call = fn if not k or warm_fn is None else warm_fn
-                    t0 = time.perf_counter()
+                    div = per if k and warm_fn is not None else 1
+                    c0, t0 = time.process_time(), time.perf_counter()
                     call()
-                    times.append((time.perf_counter() - t0) / (per if k and warm_fn is not None else 1))
+                    cpu.append((time.process_time() - c0) / div)
+                    times.append((time.perf_counter() - t0) / div)
         except Timeout:
             if not times:
-                return self.emit({**row, "status": "timeout", "first_s": None, "warm_s": None})
+                done = {"progress": round(progress(), 4)} if progress is not None else {}
+                return self.emit({**row, "status": "timeout", "first_s": None, "warm_s": None, **done})
         except Exception as exc:  # a failing workload is a result, not a crash of the run
             msg = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
             if not times:
@@ -113,6 +126,8 @@ class Recorder:
                 "first_s": times[0],
                 "warm_s": statistics.median(times[1:]) if len(times) > 1 else None,
                 "warm_runs": len(times) - 1,
+                "first_cpu_s": cpu[0] if cpu else None,
+                "warm_cpu_s": statistics.median(cpu[1 : len(times)]) if len(times) > 1 else None,
             }
         )
 
