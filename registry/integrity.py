@@ -82,6 +82,24 @@ def check_references(model, rows: pa.Table | None, snapshot: Callable[[str], pa.
             )
 
 
+def check_linked(source, source_id: int, target, ids: np.ndarray, snapshot: Callable[[str], pa.Table]) -> None:
+    """Raise ``IntegrityError`` unless the ``source`` record and every ``target`` id exist (before linking)."""
+    src_ids = int_values(snapshot(source._schema_table()).column("id"))
+    if not _present(src_ids, np.array([source_id], np.int64))[0]:
+        raise IntegrityError(
+            f"cannot link to {source.__name__} id={source_id}: it no longer exists (deleted, perhaps by another "
+            f"process); nothing was linked. Load it again with {_label(source)}.get(...)"
+        )
+    values = np.asarray(ids, np.int64)
+    missing = values[~_present(int_values(snapshot(target._schema_table()).column("id")), values)]
+    if len(missing):
+        raise IntegrityError(
+            f"cannot link {source.__name__} id={source_id} to {target.__name__} id {_ids_text(missing)}: "
+            f"no such {target.__name__} (deleted, perhaps by another process); nothing was linked. "
+            f"Link saved records, e.g. {_label(target)}.get(...)"
+        )
+
+
 @dataclass
 class DeletePlan:
     """What one delete touches: ids to delete and columns to clear, per registry."""
@@ -227,4 +245,4 @@ def delete_links(model, ids: np.ndarray, registries: Mapping[str, type], inst, t
                 tx.delete_rows(f.link_table, hit)
 
 
-__all__ = ["check_references", "plan_delete", "apply_delete", "delete_links", "DeletePlan"]
+__all__ = ["check_references", "check_linked", "plan_delete", "apply_delete", "delete_links", "DeletePlan"]

@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 from storage.table import int_values
 
 from .errors import InvalidArgument, ValidationError
+from .integrity import check_linked
 
 
 def _ids_linked(inst, link_table: str, key_col: str, other_col: str, key: int) -> np.ndarray:
@@ -67,17 +68,19 @@ class ManyToManyManager:
         _check_writable(inst)
         flat = [r for item in records for r in (item if isinstance(item, (list, tuple)) else [item])]
         ids = self._target_ids(flat)
-        have = _ids_linked(inst, self.link_table, self.source_col, self.target_col, self.record.id)
-        ids = ids[~np.isin(ids, have)]
-        if not len(ids):
-            return
-        rows = pa.table(
-            {
-                self.source_col: pa.array(np.full(len(ids), self.record.id), pa.int64()),
-                self.target_col: pa.array(ids, pa.int64()),
-            }
-        )
-        inst.commit(self.link_table, inserts=rows)
+        with inst.transaction() as tx:  # both ends checked under the writer lock: no dangling link rows
+            check_linked(type(self.record), self.record.id, self.model, ids, tx.snapshot)
+            have = _ids_linked(inst, self.link_table, self.source_col, self.target_col, self.record.id)
+            ids = ids[~np.isin(ids, have)]
+            if not len(ids):
+                return
+            rows = pa.table(
+                {
+                    self.source_col: pa.array(np.full(len(ids), self.record.id), pa.int64()),
+                    self.target_col: pa.array(ids, pa.int64()),
+                }
+            )
+            tx.commit(self.link_table, inserts=rows)
 
     def remove(self, *records) -> None:
         from .record import _check_writable

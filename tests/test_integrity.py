@@ -165,3 +165,17 @@ def test_references_are_checked_in_bulk_against_sorted_ids():
     assert _present(ids, values).tolist() == [False, True, False, True, True, False]
     assert _present(np.array([5, 1, 3], np.int64), values).tolist() == np.isin(values, [5, 1, 3]).tolist()
     assert _present(np.empty(0, np.int64), values).tolist() == [False] * 6
+
+
+def test_linking_a_record_deleted_elsewhere_is_refused(instance):
+    artifact = ln.Artifact(key="a").save()
+    label = ln.ULabel(name="lab").save()
+    ln.ULabel.get(label.id).delete()  # another handle on the same record deletes it
+    with pytest.raises(IntegrityError, match=r"cannot link Artifact id=\d+ to ULabel id \d+: no such ULabel"):
+        artifact.ulabels.add(label)
+    assert ln.sql("SELECT count(*) AS n FROM artifact_ulabels").to_pylist() == [{"n": 0}]
+    gone = ln.Artifact.get(artifact.id)
+    gone.delete()
+    with pytest.raises(IntegrityError, match="no longer exists"):
+        artifact.ulabels.add(ln.ULabel(name="fresh").save())
+    assert ln.sql("SELECT count(*) AS n FROM artifact_ulabels").to_pylist() == [{"n": 0}]
