@@ -4,6 +4,9 @@ Native tables, not registered Arrow views: a point query on a registered view sc
 whole Arrow table every time (14.6 ms at 10^6 rows), on a native table it is ~7 ms, with an
 ART index 0.4 ms. Tables load lazily on the first query that names them and follow the
 snapshot's version: an own-process insert is appended, anything else reloads the table.
+
+Users' SQL (the console, ``registry.sql``) never runs here: :class:`Console` is a second,
+sandboxed DuckDB database that sees the snapshots read-only and nothing of the host.
 """
 
 from __future__ import annotations
