@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 import registry as ln
 import registry.bio as bt
 from registry.bio import loaders, sources
-from registry.bio.uids import ALPHABET, encode_base62, hash_uid
+from registry.bio.uids import ALPHABET, encode_base62, hash_uid, hash_uids
 from registry.errors import SourceNotAvailable
 
 pytest.importorskip("cellxgene_ontology_guide")
@@ -66,7 +66,7 @@ def test_base62_round_trips_with_leading_zero_bytes(data):
     text = encode_base62(data)
     # decode: "0"+count pairs for leading zero bytes, then the big-endian integer
     zeros, i = 0, 0
-    while text[i : i + 1] == "0" and i + 1 < len(text) and (zeros < len(data)) and data[zeros:zeros + 1] == b"\0":
+    while text[i : i + 1] == "0" and i + 1 < len(text) and (zeros < len(data)) and data[zeros : zeros + 1] == b"\0":
         zeros += ALPHABET.index(text[i + 1])
         i += 2
     n = 0
@@ -75,6 +75,11 @@ def test_base62_round_trips_with_leading_zero_bytes(data):
     rest = data[zeros:]
     assert zeros == len(data) - len(data.lstrip(b"\0"))
     assert n == int.from_bytes(rest, "big")
+
+
+@given(st.lists(st.one_of(st.none(), st.text(max_size=30)), max_size=40), st.sampled_from([8, 14]))
+def test_vectorised_uids_equal_the_scalar_rule(texts, length):
+    assert hash_uids(texts, length) == [None if t is None else hash_uid(t, length) for t in texts]
 
 
 def test_hash_uid_matches_md5_base62():

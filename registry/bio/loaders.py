@@ -147,7 +147,9 @@ def _normalise_ids(frame: pl.DataFrame) -> pl.DataFrame:
 def read_obo(path: str | Path) -> pl.DataFrame:
     """Any OBO, OBO Graphs JSON or OWL (RDF/XML) ontology, parsed by pronto (fastobo for OBO)."""
     if importlib.util.find_spec("pronto") is None:
-        raise SourceNotAvailable("reading OBO/OWL files needs the package 'pronto'; install it with `pip install pronto`")
+        raise SourceNotAvailable(
+            "reading OBO/OWL files needs the package 'pronto'; install it with `pip install pronto`"
+        )
     import warnings
 
     import pronto
@@ -235,9 +237,11 @@ def gene_table_versions() -> dict[str, str]:
     for name, meta in out.items():
         desc = meta.get("description")
         if desc and (root / f"genes_{desc}.csv.gz").exists():
-            v = meta.get("version") or re.search(r"release-(\d+)", meta.get("gtf_url", "")) and re.search(
-                r"release-(\d+)", meta.get("gtf_url", "")
-            ).group(1)
+            v = (
+                meta.get("version")
+                or re.search(r"release-(\d+)", meta.get("gtf_url", ""))
+                and re.search(r"release-(\d+)", meta.get("gtf_url", "")).group(1)
+            )
             versions[name.replace("_", " ")] = (desc, str(v or "unknown"))
     return versions
 
@@ -279,7 +283,9 @@ def read_gene_table(organism: str, with_aliases: bool = True) -> pl.DataFrame:
             .replace("", None)
         )
     else:
-        genes = genes.with_columns(pl.lit(None, pl.String).alias("synonyms"), pl.lit(None, pl.String).alias("ncbi_gene_ids"))
+        genes = genes.with_columns(
+            pl.lit(None, pl.String).alias("synonyms"), pl.lit(None, pl.String).alias("ncbi_gene_ids")
+        )
     return genes.with_columns(pl.lit(None, pl.String).alias("description")).select(list(GENE_SCHEMA)).cast(GENE_SCHEMA)
 
 

@@ -86,7 +86,7 @@ class BioRecord(Record, HasSynonyms):
             raise InvalidArgument(
                 f"{cls.__name__}.from_source() takes exactly one field, e.g. from_source({cls._name_field}='...')"
             )
-        (fname, value), = kwargs.items()
+        ((fname, value),) = kwargs.items()
         recs = cls.from_values([value], field=fname, organism=organism, source=source, mute=True)
         if len(recs) == 0:
             if not mute:
@@ -159,10 +159,16 @@ class BioRecord(Record, HasSynonyms):
         already in the registry or saved in the same call."""
         if "parents" not in cls._fields:
             return
-        pairs = [(i, p) for r, i in zip(records, ids.tolist(), strict=True) for p in (r.__dict__.get("_source_parents") or ())]
+        pairs = [
+            (i, p)
+            for r, i in zip(records, ids.tolist(), strict=True)
+            for p in (r.__dict__.get("_source_parents") or ())
+        ]
         if not pairs:
             return
-        child = pl.DataFrame({"id": [a for a, _ in pairs], "parent": [b for _, b in pairs]}, schema={"id": pl.Int64, "parent": pl.String})
+        child = pl.DataFrame(
+            {"id": [a for a, _ in pairs], "parent": [b for _, b in pairs]}, schema={"id": pl.Int64, "parent": pl.String}
+        )
         known = cls._snapshot_pl(inst).select("id", "ontology_id")
         new = pl.DataFrame(
             {"id": ids.astype(np.int64), "ontology_id": [r.__dict__.get("ontology_id") for r in records]},
@@ -229,10 +235,15 @@ def _report_id_spellings(cls, values: list, sc) -> None:
     """Log ids that the registry holds in another spelling (``CL_0000084`` -> ``CL:0000084``)."""
     q = pl.DataFrame({"value": pl.Series(values, dtype=pl.String)})
     q = q.with_columns(normalize_ids(q.get_column("value")).str.to_lowercase().alias("__k"))
-    ref = sc.frame.select("ontology_id", cls._name_field).with_columns(pl.col("ontology_id").str.to_lowercase().alias("__k"))
+    ref = sc.frame.select("ontology_id", cls._name_field).with_columns(
+        pl.col("ontology_id").str.to_lowercase().alias("__k")
+    )
     hits = q.join(ref, on="__k", how="inner").unique("value", keep="first", maintain_order=True)
     if hits.height:
-        pairs = ", ".join(f"{v!r} → {i!r} ({n!r})" for v, i, n in hits.select("value", "ontology_id", cls._name_field).head(10).iter_rows())
+        pairs = ", ".join(
+            f"{v!r} → {i!r} ({n!r})"
+            for v, i, n in hits.select("value", "ontology_id", cls._name_field).head(10).iter_rows()
+        )
         logger.print(
             f"   detected {hits.height} id{'s' if hits.height != 1 else ''} in another spelling: {pairs}\n"
             f"→  standardize them: {sc.label}.standardize(values, field='ontology_id')"
@@ -304,7 +315,9 @@ class Organism(BioRecord):
         row = hit.row(0, named=True)
         spec = _sources.resolve("Organism")
         src = _source_record(spec, instance)
-        rec = cls(name=row["name"], ontology_id=row["ontology_id"], scientific_name=row["scientific_name"], source_id=src.id)
+        rec = cls(
+            name=row["name"], ontology_id=row["ontology_id"], scientific_name=row["scientific_name"], source_id=src.id
+        )
         rec.__dict__["_instance"] = instance
         rec.save()
         return rec
@@ -353,16 +366,19 @@ def _seed_sources(inst) -> None:
     specs = _sources.catalog()
     snap = inst.snapshot_pl(Source._schema_table())
     rows = pl.DataFrame([s.row() for s in specs])
-    defaults = rows.with_columns(
-        (pl.int_range(pl.len()).over(["entity", "organism"]) == 0).alias("currently_used")
-    )
+    defaults = rows.with_columns((pl.int_range(pl.len()).over(["entity", "organism"]) == 0).alias("currently_used"))
     if snap.height:
-        defaults = defaults.join(snap.select("entity", "name", "version", "organism"), on=["entity", "name", "version", "organism"], how="anti")
+        defaults = defaults.join(
+            snap.select("entity", "name", "version", "organism"),
+            on=["entity", "name", "version", "organism"],
+            how="anti",
+        )
         defaults = defaults.with_columns(pl.lit(False).alias("currently_used"))
     if defaults.height == 0:
         return
     uids = hash_uids(
-        (defaults["entity"] + defaults["name"] + defaults["organism"] + defaults["version"]).to_list(), Source._uid_length
+        (defaults["entity"] + defaults["name"] + defaults["organism"] + defaults["version"]).to_list(),
+        Source._uid_length,
     )
     defaults = defaults.with_columns(pl.Series("uid", uids))
     # registering every table first: _insert_arrow resolves the instance again (no re-entry: seeded)

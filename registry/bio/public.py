@@ -76,9 +76,9 @@ class PublicReference:
     def _values(self, values, field: str):
         vals = as_values(values, "str", field_label=f"public {self.model.__name__}.{field}")
         if self._is_id(field) and vals.series.dtype == pl.String:
-            from .models import normalize_ids
-
             import dataclasses
+
+            from .models import normalize_ids
 
             vals = dataclasses.replace(vals, series=normalize_ids(vals.series), raw=None)
         return vals
@@ -155,13 +155,16 @@ class PublicReference:
         spelling finds its term."""
         from ..search import _rank, resolve_fields
         from ..search.candidates import build
-
         from .models import normalize_ids
 
         if not isinstance(string, str):
             raise InvalidArgument(f"search takes a string, got {type(string).__name__}")
         string = normalize_ids(pl.Series([string])).item()
-        frame = self._frame.with_columns(pl.col("parents").list.join("|")) if "parents" in self._frame.columns else self._frame
+        frame = (
+            self._frame.with_columns(pl.col("parents").list.join("|"))
+            if "parents" in self._frame.columns
+            else self._frame
+        )
         roles = [r for r in resolve_fields(self.model, field) if r.name in frame.columns]
         cache = self._indexes.setdefault(("search", tuple(roles), case_sensitive), build(frame, roles, case_sensitive))
         rows, scores = _rank.rank(cache, string, limit=limit)
@@ -241,7 +244,13 @@ class PublicReference:
         replaced_by, replaced_by_name."""
         fname = self._field(field)
         empty = pl.DataFrame(
-            schema={"value": pl.String, "ontology_id": pl.String, "name": pl.String, "replaced_by": pl.String, "replaced_by_name": pl.String}
+            schema={
+                "value": pl.String,
+                "ontology_id": pl.String,
+                "name": pl.String,
+                "replaced_by": pl.String,
+                "replaced_by_name": pl.String,
+            }
         )
         if self._obsolete.height == 0 or fname not in self._obsolete.columns:
             return empty
@@ -329,7 +338,9 @@ def standardize_public_aware(
     vals = as_values(values, "str", field_label=f"{model.__name__}.{fname}")
     series = vals.series
     if series.dtype != pl.String:
-        return curate.standardize(model, values, field, return_field=return_field, return_mapper=return_mapper, mute=mute, **kw)
+        return curate.standardize(
+            model, values, field, return_field=return_field, return_mapper=return_mapper, mute=mute, **kw
+        )
     norm = normalize_ids(series) if is_id else series
     ret_name = field_name(return_field) if return_field is not None else None
     ret_field = model._fields.get(ret_name) if ret_name else None
@@ -337,7 +348,9 @@ def standardize_public_aware(
         public_aware = False  # ids and other non-text fields exist only in the registry
     if not public_aware or keep is False:
         inp = norm.to_list() if is_id else values
-        return curate.standardize(model, inp, fname, return_field=return_field, return_mapper=return_mapper, mute=mute, **kw)
+        return curate.standardize(
+            model, inp, fname, return_field=return_field, return_mapper=return_mapper, mute=mute, **kw
+        )
     uniq = pl.DataFrame({"v": series, "n": norm}).drop_nulls("v").unique("v", maintain_order=True)
     u, un = uniq.get_column("v"), uniq.get_column("n")
     if len(u) == 0:
@@ -353,20 +366,26 @@ def standardize_public_aware(
     from_public: list = []
     if (~in_reg).any():
         try:
-            pub = model.public(organism=organism, source=source if source is None or isinstance(source, str) else source)
+            pub = model.public(
+                organism=organism, source=source if source is None or isinstance(source, str) else source
+            )
         except SourceNotAvailable:
             pub = None
         if pub is not None:
             miss = np.flatnonzero(~in_reg)
             pv = un.gather(miss)
             p_names = pl.Series(
-                pub.standardize(pv, fname, case_sensitive=case_sensitive, keep=keep, synonyms_field=synonyms_field, mute=True),
+                pub.standardize(
+                    pv, fname, case_sensitive=case_sensitive, keep=keep, synonyms_field=synonyms_field, mute=True
+                ),
                 dtype=pl.String,
             )
             p_ok = np.asarray(pub.validate(p_names, fname, mute=True), dtype=bool)
             if return_field is not None:
                 p_out = pl.Series(
-                    pub.standardize(pv, fname, return_field=return_field, keep=keep, synonyms_field=synonyms_field, mute=True)
+                    pub.standardize(
+                        pv, fname, return_field=return_field, keep=keep, synonyms_field=synonyms_field, mute=True
+                    )
                 ).cast(pl.String)
             else:
                 p_out = p_names

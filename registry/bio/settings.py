@@ -21,7 +21,9 @@ class BioSettings:
             if value is None:
                 from ..errors import InvalidArgument
 
-                raise InvalidArgument("bt.settings.organism takes an organism name such as 'human' or an Organism record")
+                raise InvalidArgument(
+                    "bt.settings.organism takes an organism name such as 'human' or an Organism record"
+                )
         self._organism = value
 
 

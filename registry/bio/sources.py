@@ -185,7 +185,11 @@ def resolve(registry: str, organism: str | None = None, source=None) -> SourceSp
         by_org = [s for s in specs if s.organism == organism]
         specs = by_org or [s for s in specs if s.organism == "all"]
     if not specs:
-        what = f"bt.{registry}" + (f" (organism {organism!r})" if organism else "") + (f" named {source!r}" if source else "")
+        what = (
+            f"bt.{registry}"
+            + (f" (organism {organism!r})" if organism else "")
+            + (f" named {source!r}" if source else "")
+        )
         raise SourceNotAvailable(f"no public source for {what} is installed; {hint(registry, organism)}")
     return specs[0]
 
@@ -201,7 +205,9 @@ def from_record(record) -> SourceSpec | None:
     if url and path.exists():
         suffix = "".join(path.suffixes).lower()
         kind = "obo" if any(x in suffix for x in (".obo", ".owl", ".json")) else "table"
-        return SourceSpec(entity, organism or "all", name, version or "", url, record.description or "", kind, (str(path),))
+        return SourceSpec(
+            entity, organism or "all", name, version or "", url, record.description or "", kind, (str(path),)
+        )
     return None
 
 
