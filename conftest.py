@@ -14,12 +14,14 @@ os.environ.setdefault("REGISTRY_USER", "testuser")
 
 
 @pytest.fixture(autouse=True)
-def _doctest_instance(request, tmp_path, monkeypatch):
+def _doctest_instance(request):
     from _pytest.doctest import DoctestItem
 
     if not isinstance(request.node, DoctestItem):
         yield
         return
+    tmp_path = request.getfixturevalue("tmp_path")
+    monkeypatch = request.getfixturevalue("monkeypatch")
     monkeypatch.setenv("REGISTRY_DIR", str(tmp_path / "default"))
     monkeypatch.chdir(tmp_path)
     import registry as ln
