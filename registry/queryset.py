@@ -638,13 +638,75 @@ class QuerySet:
 
     # -- curation and search (delegates) ---------------------------------------------------------
     def validate(self, values, field=None, *, mute: bool = False, organism=None, source=None):
-        """Exact, case-sensitive match of ``values`` against ``field`` -> numpy bool array."""
+        """Whether each value exists exactly (case-sensitive, no synonyms) in ``field`` of the registry.
+
+        On a query set, only its records count (``ULabel.filter(...).validate(...)``).
+
+        Parameters
+        ----------
+        values
+            A str, a list, a pandas/polars Series or a numpy array of values.
+        field
+            The field to match, as a name or a field (``bt.CellType.ontology_id``); default: the
+            registry's name field (``name``, ``symbol`` for genes, ``handle`` for users).
+        mute
+            Do not log the summary of what did not validate.
+        organism
+            For registries with an organism (genes): an ``Organism`` record or its name.
+        source
+            A ``bt.Source`` record to restrict the reference to.
+
+        Returns
+        -------
+        numpy.ndarray of bool, or a numpy bool for a single str.
+
+        See Also
+        --------
+        inspect : what the non-validated values could be.
+
+        Examples
+        --------
+        >>> ln.save([ln.ULabel(name="benchmark"), ln.ULabel(name="prediction")])
+        >>> ln.ULabel.validate(["benchmark", "Benchmark", "test"], mute=True)
+        array([ True, False, False])
+        >>> bool(ln.ULabel.validate("prediction"))
+        True
+        """
         from . import curate
 
         return curate.validate(self, values, field, mute=mute, organism=organism, source=source)
 
     def inspect(self, values, field=None, *, mute: bool = False, organism=None, source=None):
-        """Which values validate, which map via casing/synonyms, fuzzy suggestions -> ``InspectResult``."""
+        """Which values validate, which map to a record through casing or synonyms, and close matches.
+
+        Parameters
+        ----------
+        values
+            A str, a list, a pandas/polars Series or a numpy array of values.
+        field
+            The field to match (name or field object); default: the registry's name field.
+        mute
+            Do not log the report.
+        organism
+            For registries with an organism: an ``Organism`` record or its name.
+        source
+            A ``bt.Source`` record to restrict the reference to.
+
+        Returns
+        -------
+        InspectResult
+            ``.validated`` and ``.non_validated`` (unique values, input order),
+            ``.synonyms_mapper`` (value -> standardized name), ``.frac_validated``, ``.df``.
+
+        Examples
+        --------
+        >>> ln.save([bt.CellType(name="T cell", synonyms="T-cell|T lymphocyte"), bt.CellType(name="B cell")])
+        >>> res = bt.CellType.inspect(["T cell", "T-cell", "foo"], mute=True)
+        >>> res.validated, res.non_validated
+        (['T cell'], ['T-cell', 'foo'])
+        >>> res.synonyms_mapper
+        {'T-cell': 'T cell'}
+        """
         from . import curate
 
         return curate.inspect(self, values, field, mute=mute, organism=organism, source=source)
@@ -664,7 +726,52 @@ class QuerySet:
         organism=None,
         source=None,
     ):
-        """Map synonyms and case variants to standardized names; unmapped values are reported."""
+        """Map synonyms and case variants to the standardized names of ``field``.
+
+        Per value, the first hit wins: an exact match (kept as is), a case-insensitive match
+        of ``field`` (unless ``case_sensitive``), a synonym. Values that map to nothing are
+        returned unchanged and reported in a warning.
+
+        Parameters
+        ----------
+        values
+            A str (a str is returned), a list, a pandas/polars Series or a numpy array.
+        field
+            The field holding the standardized names; default: the registry's name field.
+        return_field
+            Return this field of the matched records instead (e.g. ``"ontology_id"``).
+        return_mapper
+            Return ``{input: standardized}`` for the values that changed, instead of a list.
+        case_sensitive
+            Skip the case-insensitive tier.
+        mute
+            Do not log.
+        public_aware
+            For bio registries: values not found in the registry are standardized against the
+            public source too (LaminDB's ``from_source``).
+        keep
+            When a synonym belongs to several records: ``"first"``, ``"last"`` (by id) or
+            ``False`` (a list of all their names).
+        synonyms_field
+            The field with ``|``-separated synonyms; ``None`` turns synonym matching off.
+        organism
+            For registries with an organism: an ``Organism`` record or its name.
+        source
+            A ``bt.Source`` record to restrict the reference to.
+
+        Returns
+        -------
+        list, str or dict
+            Standardized values in input order (a str for a str), or the mapper.
+
+        Examples
+        --------
+        >>> ln.save([bt.CellType(name="T cell", synonyms="T-cell|T lymphocyte"), bt.CellType(name="B cell")])
+        >>> bt.CellType.standardize(["T-cell", "t cell", "B cell", "foo"], mute=True, public_aware=False)
+        ['T cell', 'T cell', 'B cell', 'foo']
+        >>> bt.CellType.standardize(["T lymphocyte", "b CELL"], return_mapper=True, mute=True, public_aware=False)
+        {'T lymphocyte': 'T cell', 'b CELL': 'B cell'}
+        """
         from . import curate
 
         return curate.standardize(
@@ -683,19 +790,106 @@ class QuerySet:
         )
 
     def from_values(self, values, field=None, create: bool = False, organism=None, source=None, mute: bool = False):
-        """Records for validated values (synonyms resolved); ``create=True`` builds the missing ones."""
+        """Records for a list of values: the saved ones (synonyms and casing resolved), and with
+        ``create=True`` new unsaved records for the rest.
+
+        Parameters
+        ----------
+        values
+            A list, a pandas/polars Series or a numpy array of values.
+        field
+            The field the values are of; default: the registry's name field.
+        create
+            Build a new record for every value not found (save them with ``.save()``).
+        organism
+            For registries with an organism: an ``Organism`` record or its name.
+        source
+            A ``bt.Source`` record to restrict the reference to.
+        mute
+            Do not log.
+
+        Returns
+        -------
+        RecordList
+            A list of records with ``.save()`` and ``.df()``.
+
+        Examples
+        --------
+        >>> ln.save([ln.ULabel(name="benchmark")])
+        >>> [r.name for r in ln.ULabel.from_values(["benchmark", "new one"], mute=True)]
+        ['benchmark']
+        >>> records = ln.ULabel.from_values(["benchmark", "new one"], create=True, mute=True)
+        >>> [r.name for r in records.save()]
+        ['benchmark', 'new one']
+        >>> ln.ULabel.filter().count()
+        2
+        """
         from . import curate
 
         return curate.from_values(self, values, field, create=create, organism=organism, source=source, mute=mute)
 
     def lookup(self, field=None, return_field=None, keep="first"):
-        """Attribute access to records by normalised field value (``lookup().t_cell``)."""
+        """An object with one attribute per value of ``field``, for tab completion (``lookup().t_cell``).
+
+        Attribute names are the values lower-cased with non-alphanumerics as ``_`` (``"T cell"``
+        -> ``t_cell``; a leading digit gets the ``ln_``/``bt_`` prefix; keywords a trailing ``_``).
+
+        Parameters
+        ----------
+        field
+            The field whose values name the attributes; default: the registry's name field.
+        return_field
+            Give this field of the record instead of the record.
+        keep
+            For values that normalise to the same attribute: ``"first"``, ``"last"`` or
+            ``False`` (a list).
+
+        Returns
+        -------
+        Lookup
+            Attribute access, plus ``.dict()`` from raw values to records.
+
+        Examples
+        --------
+        >>> ln.save([ln.ULabel(name="T cell"), ln.ULabel(name="1st label")])
+        >>> labels = ln.ULabel.lookup()
+        >>> labels.t_cell.name, labels.ln_1st_label.name
+        ('T cell', '1st label')
+        >>> ln.ULabel.lookup(return_field="uid").t_cell == labels.t_cell.uid
+        True
+        """
         from . import curate
 
         return curate.lookup(self, field, return_field, keep=keep)
 
     def search(self, string, *, field=None, limit: int | None = 20, case_sensitive: bool = False):
-        """Ranked, typo-tolerant search over string fields; exact and synonym hits first."""
+        """Records ranked by how well their text fields match ``string``: exact and synonym hits
+        first, then word and substring matches, then typo-tolerant ones.
+
+        Parameters
+        ----------
+        string
+            The query.
+        field
+            A field or list of fields to search; default: every text field.
+        limit
+            At most this many records (``None``: all matches).
+        case_sensitive
+            Match case exactly.
+
+        Returns
+        -------
+        QuerySet
+            Ordered by score; ``.df()`` shows the ``score`` column.
+
+        Examples
+        --------
+        >>> ln.save([ln.ULabel(name=n) for n in ["lymphocyte", "T cell", "B cell"]])
+        >>> ln.ULabel.search("lymphocite").to_list("name")[0]
+        'lymphocyte'
+        >>> ln.ULabel.search("cell", limit=2).count()
+        2
+        """
         from .search import search
 
         return search(self, string, field=field, limit=limit, case_sensitive=case_sensitive)
