@@ -5,11 +5,12 @@ Knows nothing of records or registries; ``registry`` builds on it, never the oth
 
 from .commit import CommitResult, ConstraintViolation, MissingRows, random_uids
 from .engine import Engine
-from .errors import CorruptInstance, InstanceNotFound, InvalidInstancePath, LockTimeout, ReadOnlyInstance
+from .errors import CommitFailed, CorruptInstance, InstanceNotFound, InvalidInstancePath, LockTimeout, ReadOnlyInstance
 from .instance import Instance, StorageWarning, Transaction
 from .table import Table, TableSpec
 
 __all__ = [
+    "CommitFailed",
     "CommitResult",
     "CorruptInstance",
     "InvalidInstancePath",

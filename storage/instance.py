@@ -102,10 +102,13 @@ class Instance:
                         marker, json.dumps({"format": FORMAT, "created_at": _now().isoformat()}).encode()
                     )
         inst = cls(root, read_only=read_only)
-        if (root / JOURNAL).exists():
+        if not read_only:
+            # Roll a crashed transaction forward and drop temp files of interrupted writes, if no
+            # writer is busy (a busy writer would do it itself on its next transaction).
             with contextlib.suppress(LockTimeout, OSError):
                 with inst._lock_for_recovery():
                     inst._recover()
+                    _remove_temp_files(root)
         return inst
 
     @property
@@ -522,6 +525,13 @@ def _vacuum(table: Table, hours: float) -> None:
     from deltalake import DeltaTable
 
     DeltaTable(str(table.path)).vacuum(retention_hours=int(hours), dry_run=False, enforce_retention_duration=False)
+
+
+def _remove_temp_files(root: Path) -> None:
+    """Temp files of writes killed before their commit point (log entries, state, journal)."""
+    for pattern in (".*.tmp", "tables/*/_delta_log/.*.tmp"):
+        for p in root.glob(pattern):
+            _unlink_if_exists(p)
 
 
 def _unlink_if_exists(path: Path) -> None:
