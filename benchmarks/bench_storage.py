@@ -97,6 +97,47 @@ def main() -> None:
         note="per call (one Delta commit each)",
     )
 
+    # Copy-on-write changes: one record updated / deleted rewrites one bounded file.
+    ids = iter((rng.permutation(n - 1000) + 500).tolist())
+
+    def update_one(_):
+        r = ln.ULabel.get(next(ids))
+        r.description = "changed"
+        r.save()
+
+    bench.measure(
+        "single-record update latency",
+        n,
+        lambda: per_call(update_one, 20) * 20,
+        repeat=args.repeat,
+        per=20,
+        note="per call: get + save of one changed record (one Delta commit rewriting one file)",
+    )
+    bench.measure(
+        "single-record delete latency",
+        n,
+        lambda: per_call(lambda i: ln.ULabel.get(next(ids)).delete(), 20) * 20,
+        repeat=args.repeat,
+        per=20,
+        note="per call: get + delete (row and its link rows in one transaction)",
+    )
+
+    # A reader whose state.json hint lags the log: reads must not reload the table each time.
+    inst = ln.settings.instance
+    state = (inst.root / "state.json").read_bytes()
+    ln.ULabel(name="after the hint").save()
+    (inst.root / "state.json").write_bytes(state)
+    reader = ln.ULabel.using(str(inst.root))
+    reader.count()
+    bench.measure(
+        "count() with state.json lagging the log",
+        n,
+        lambda: per_call(lambda i: reader.count(), 20) * 20,
+        repeat=args.repeat,
+        per=20,
+        note="per call, separate read-only handle",
+    )
+
     # Cold open: a new process opens the instance and loads the 10^n-row snapshot.
     code = textwrap.dedent(f"""
         import time
