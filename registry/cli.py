@@ -512,8 +512,7 @@ def import_source(
     before = len(model._snapshot(inst))
     t0 = time.perf_counter()
     kwargs = {k: v for k, v in (("source", source), ("organism", organism)) if v is not None}
-    with console.status(f"importing {model.__name__} …"):
-        fn(**kwargs)
+    fn(**kwargs)  # shows its own progress bar
     after = len(model._snapshot(inst))
     console.print(
         f"{model.__name__}: {after - before:,} new records ({after:,} in registry) in {time.perf_counter() - t0:.1f} s",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -232,6 +233,31 @@ def test_import_source_and_doctor(inst):
         assert proc.returncode == 1 and "not available" in one_error_line(proc)
     else:
         assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_import_source_fills_a_registry(inst):
+    if not hasattr(bt.CellType, "import_source"):
+        pytest.skip("no public sources in this build")
+    proc = run("import-source", "CellType", "--path", inst)
+    assert proc.returncode == 0, proc.stderr
+    assert "new records" in proc.stdout
+    ln.init(inst)
+    assert bt.CellType.filter().count() > 1000
+
+
+def test_doctor_reports_damage_and_repairs_it(inst):
+    if importlib.util.find_spec("storage.doctor") is None:
+        pytest.skip("storage.doctor not in this build")
+    ln.save(ln.ULabel(name="donor C"))  # the newest ulabel log entry, which we tear
+    logs = sorted((inst / "tables" / "ulabel" / "_delta_log").glob("*.json"))
+    newest = logs[-1]
+    newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 2])
+    proc = invoke("doctor", "--path", inst)
+    assert proc.returncode == 1 and "PROBLEM" in proc.stdout
+    proc = run("doctor", "--path", inst, "--repair")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "repaired" in proc.stdout
+    assert invoke("doctor", "--path", inst).returncode == 0
 
 
 def test_demo_curates_and_reports(tmp_path):
