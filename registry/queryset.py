@@ -612,6 +612,16 @@ class QuerySet:
         return qs.filter(id__in=sel)
 
     # -- other instances -----------------------------------------------------------------------
+    def connect(self, instance=None, **kwargs) -> QuerySet:
+        """LaminDB 2.x's name for :meth:`using`: this query on another instance, read-only.
+
+        Examples
+        --------
+        >>> ln.ULabel.filter(name="x").connect(None).count()
+        0
+        """
+        return self.using(instance, **kwargs)
+
     @_ClassOrInstance
     def using(cls, model, current: QuerySet | None, instance=None, *, version=None, as_of=None) -> QuerySet:
         """A read-only query set on another instance: a directory path or a name in ``ln.settings``;

@@ -35,6 +35,16 @@ def normalize_ids(values: pl.Series) -> pl.Series:
     return values.str.replace(ID_PATTERN, "${1}:${2}")
 
 
+def _registry_doc(name: str) -> str:
+    """The numpydoc body (parameters, returns, examples) of the registry method ``name``."""
+    import inspect
+
+    from ..queryset import QuerySet
+
+    body = inspect.cleandoc(getattr(QuerySet, name).__doc__).split("\n", 1)[1]
+    return "\n".join(("        " + line) if line else line for line in body.splitlines())
+
+
 class BioRecord(Record, HasSynonyms):
     _abstract = True
     _uid_length = 14
@@ -194,6 +204,8 @@ class BioRecord(Record, HasSynonyms):
             string = normalize_ids(pl.Series([string])).item()
         return QuerySet(cls).search(string, field=field, limit=limit, case_sensitive=case_sensitive)
 
+    search.func.__doc__ += "\n" + _registry_doc("search")  # parameters, returns and examples: the registry's
+
     @class_only
     def standardize(
         cls,
@@ -229,6 +241,8 @@ class BioRecord(Record, HasSynonyms):
             organism=organism,
             source=source,
         )
+
+    standardize.func.__doc__ += "\n" + _registry_doc("standardize")
 
 
 def _report_id_spellings(cls, values: list, sc) -> None:
