@@ -298,3 +298,59 @@ def test_help_lists_every_standardize_parameter_and_the_filter_lookups():
     doc = pydoc.render_doc(ln.ULabel.filter, renderer=pydoc.plaintext)
     for lookup in ("icontains", "startswith", "in", "isnull", "regex", "range"):
         assert f"``{lookup}``" in doc
+
+
+# -- done when: a LaminDB 2.x script runs after changing its imports ---------------------------------
+LAMINDB_SCRIPT = '''
+import lamindb as ln
+import bionty as bt
+
+transform = ln.Transform(key="scripts/annotate.py", kind="script").save()
+run = ln.Run(transform).save()
+
+labels = [ln.ULabel(name=name) for name in ["benchmark", "prediction", "test"]]
+ln.save(labels, batch_size=1000)
+assert ln.ULabel(name="benchmark").id == labels[0].id        # returns the saved record
+
+df = ln.ULabel.filter(name__startswith="b").to_dataframe(include="created_by__handle")
+assert df["name"].tolist() == ["benchmark"]
+assert ln.ULabel.filter(ln.Q(name="test") | ln.Q(name="prediction")).count() == 2
+assert ln.ULabel.search("predicton").to_list("name")[0] == "prediction"
+assert sorted(ln.ULabel.filter().to_list("name")) == ["benchmark", "prediction", "test"]
+try:
+    ln.ULabel.get(name="nope")
+except ln.ULabel.DoesNotExist:
+    pass
+try:
+    ln.ULabel.get(name="nope")
+except ln.errors.ObjectDoesNotExist:
+    pass
+
+records = [
+    bt.CellType(name="T cell", ontology_id="CL:0000084", synonyms="T-cell|T lymphocyte"),
+    bt.CellType(name="B cell", ontology_id="CL:0000236", synonyms="B lymphocyte"),
+]
+ln.save(records)
+assert bt.CellType.validate(["T cell", "T-cell"], mute=True).tolist() == [True, False]
+assert bt.CellType.standardize(["T-cell", "b lymphocyte"], public_aware=False) == ["T cell", "B cell"]
+result = bt.CellType.inspect(["T cell", "T lymphocyte", "foo"], mute=True)
+assert result.validated == ["T cell"] and result.synonyms_mapper == {"T lymphocyte": "T cell"}
+found = bt.CellType.from_values(["T cell", "B lymphocyte"], field=bt.CellType.name, mute=True)
+assert sorted(r.name for r in found) == ["B cell", "T cell"]
+assert bt.CellType.lookup().t_cell.ontology_id == "CL:0000084"
+t_cell = bt.CellType.get(name="T cell")
+t_cell.add_synonym("T cells")
+assert "T cells" in bt.CellType.get(name="T cell").synonyms
+text = t_cell.describe(return_str=True)
+assert "CL:0000084" in text
+ln.ULabel.get(name="test").delete(permanent=True)
+assert ln.ULabel.filter(name="test").count() == 0
+'''
+
+
+def test_a_lamindb_2x_script_runs_after_changing_its_imports(instance):
+    ported = LAMINDB_SCRIPT.replace("import lamindb as ln", "import registry as ln").replace(
+        "import bionty as bt", "import registry.bio as bt"
+    )
+    assert ported.count("import registry") == 2  # only the imports changed
+    exec(compile(ported, "lamindb_script.py", "exec"), {})
