@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> Path:
                 lamin.run(["--phase", "read", *args, *budget], timeout=a.budget * 14 + 120)
             else:
                 inst = work / f"{system}-{n}"
-                extra = ["--budget", a.ours_budget] + (["--batch-max", a.batch_max] if system == "floor" else [])
+                extra = ["--budget", a.ours_budget, "--batch-max", a.batch_max]
                 for phase in ("save", "read"):
                     _run(
                         [sys.executable, "-m", MODULE[system], "--phase", phase, *args, "--inst", inst, *extra],

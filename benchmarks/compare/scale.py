@@ -2,10 +2,10 @@
 
 - **stream**: a Parquet column of ``--values`` (default 10^8) labels, written in batches, is
   validated and standardized batch by batch (``pq.ParquetFile.iter_batches``) against a
-  CellType registry of ``--registry`` (default 10^6) records; standardized values are written
+  CellType registry of ``--registry`` (default 10^5) records; standardized values are written
   back to Parquet batch by batch, so memory is bounded by the batch, not the column.
-- **big**: a registry of ``--big`` (default 10^7) records: bulk save (in commits of 10^6),
-  a new process opening it, ``get(name=...)`` latency, ``validate`` of 10^6 values.
+- **big**: a ULabel registry of ``--big`` (default 10^7) records: bulk save (in commits of
+  10^6), a new process opening it, ``get(name=...)`` latency, ``validate`` of 10^6 values.
 
 Each part runs in its own process so its peak RSS is its own; results go to
 ``results/scale.json`` and ``python -m benchmarks report`` adds them to the report.
@@ -147,12 +147,27 @@ def part_stream(rec: Recorder, work: Path, values: int, reg_n: int, batch: int) 
     )
 
 
+def build_labels(path: Path, n: int, chunk: int = 10**6) -> float:
+    """Save n ULabel records (``label {i}``) in commits of ``chunk``; seconds spent in ``ln.save``."""
+    import registry as ln
+
+    ln.init(path)
+    spent = 0.0
+    for start in range(0, n, chunk):
+        recs = [ln.ULabel(name=f"label {i}") for i in range(start, min(n, start + chunk))]
+        t0 = time.perf_counter()
+        ln.save(recs)
+        spent += time.perf_counter() - t0
+        del recs
+    return spent
+
+
 def part_big(rec: Recorder, work: Path, n: int) -> None:
     import numpy as np
 
     _quiet()
     inst = work / "big-inst"
-    t = build_registry(inst, n)
+    t = build_labels(inst, n)
     rec.emit(
         {
             "workload": "big_save",
@@ -160,12 +175,12 @@ def part_big(rec: Recorder, work: Path, n: int) -> None:
             "first_s": t,
             "warm_s": None,
             "rows": n,
-            "note": f"ln.save in {max(1, n // 10**6)} commits of up to 10^6 records (construction not timed)",
+            "note": f"ULabel: ln.save in {max(1, n // 10**6)} commits of up to 10^6 records (construction not timed)",
         }
     )
     code = (
-        "import time, resource; t0 = time.perf_counter(); import registry as ln, registry.bio as bt; "
-        f"ln.init({str(inst)!r}); c = bt.CellType.filter().count(); t1 = time.perf_counter(); "
+        "import time, resource; t0 = time.perf_counter(); import registry as ln; "
+        f"ln.init({str(inst)!r}); c = ln.ULabel.filter().count(); t1 = time.perf_counter(); "
         "print(t1 - t0, c, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
@@ -180,28 +195,27 @@ def part_big(rec: Recorder, work: Path, n: int) -> None:
         }
     )
     import registry as ln
-    import registry.bio as bt
 
     ln.init(inst)
     rng = np.random.default_rng(9)
-    picks = rng.integers(0, n, 100)
-    keys = bt.CellType.filter(id__in=[int(p) + 1 for p in picks]).values_list("name", flat=True)
+    keys = [f"label {i}" for i in rng.integers(0, n, 100)]
     rec.run(
         "big_get",
-        lambda: bt.CellType.get(name=keys[0]),
-        warm_fn=lambda: [bt.CellType.get(name=k) for k in keys],
+        lambda: ln.ULabel.get(name=keys[0]),
+        warm_fn=lambda: [ln.ULabel.get(name=k) for k in keys],
         per=len(keys),
         rows=1,
+        note="get(name=...) per call, 100 random keys",
     )
-    names = bt.CellType.filter(id__lte=10**6).values_list("name", flat=True)
-    values = [names[i] if i % 10 else "unknown" for i in range(len(names))]
-    rec.run("big_validate", lambda: bt.CellType.validate(values, mute=True), rows=len(values), note="10^6 values")
+    m = min(n, 10**6)
+    values = [f"label {i}" if i % 10 else f"unknown {i}" for i in rng.integers(0, n, m)]
+    rec.run("big_validate", lambda: ln.ULabel.validate(values, mute=True), rows=m, note=f"{m:,} values, 10 % unknown")
 
 
 def main(argv: list[str] | None = None) -> Path:
     p = argparse.ArgumentParser(prog="python -m benchmarks scale", description=__doc__.splitlines()[0])
     p.add_argument("--values", type=float, default=1e8, help="labels in the streamed Parquet column")
-    p.add_argument("--registry", type=float, default=1e6, help="registry size for the streamed column")
+    p.add_argument("--registry", type=float, default=1e5, help="registry size for the streamed column")
     p.add_argument("--batch", type=float, default=5e6, help="rows per streamed batch")
     p.add_argument("--big", type=float, default=1e7, help="records in the big registry")
     p.add_argument("--parts", default="stream,big")

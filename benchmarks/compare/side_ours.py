@@ -104,6 +104,8 @@ def phase_read(rec: Recorder, data: Path, inst: Path, t_import0: float) -> None:
     attr = lookup_attr(keys)
     rec.run("lookup", lambda: getattr(bt.CellType.lookup(), attr), cold=cold, note=f"lookup().{attr}")
     rec.run("search", lambda: bt.CellType.search(single).df(), cold=cold, note=f"typo query {single!r}, limit 20")
+    if rec.n > BATCH_MAX[0]:
+        return
     rec.run(
         "search_batch",
         lambda: bt.CellType.search(queries, limit=5),
@@ -112,6 +114,9 @@ def phase_read(rec: Recorder, data: Path, inst: Path, t_import0: float) -> None:
         warm_runs=1,
         note=f"{len(queries):,} queries in one call, limit 5",
     )
+
+
+BATCH_MAX = [10**5]
 
 
 def phase_ontology(rec: Recorder, inst: Path) -> None:
@@ -158,7 +163,9 @@ def main() -> None:
     p.add_argument("--out", required=True)
     p.add_argument("--budget", type=float, default=300)
     p.add_argument("--warm-runs", type=int, default=3)
+    p.add_argument("--batch-max", type=int, default=10**5)
     a = p.parse_args()
+    BATCH_MAX[0] = a.batch_max
     import logging
 
     logging.getLogger("registry").setLevel(logging.CRITICAL)
