@@ -205,9 +205,10 @@ def info(
         tab = inst.table(name)
         rows.append({"table": name, "rows": snap.num_rows, "version": tab.version, "files": tab.file_count})
     table = pa.Table.from_pylist(rows)
-    if fmt == Format.json and not output:
+    if fmt == Format.json or (output and Path(output).suffix.lower() == ".json"):
         user = ln.settings.user.handle
-        sys.stdout.write(json.dumps({"instance": str(inst.root), "user": user, "tables": rows}, indent=1) + "\n")
+        text = json.dumps({"instance": str(inst.root), "user": user, "tables": rows}, indent=1) + "\n"
+        Path(output).write_text(text) if output else sys.stdout.write(text)
         return
     _emit(table, fmt, output, title=f"instance {inst.root}")
     if fmt == Format.table and not output:
