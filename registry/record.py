@@ -555,7 +555,24 @@ class Record(metaclass=RecordMeta):
 
     # -- saving ----------------------------------------------------------------------------
     def save(self) -> Record:
-        """Insert or update this record in one commit; returns the record."""
+        """Insert this record, or update it if it is saved, in one commit.
+
+        Returns
+        -------
+        Record
+            The record itself, now with ``id``, ``created_at`` and ``created_by``.
+
+        Raises
+        ------
+        IntegrityError
+            A unique field's value is taken by another record, or a foreign key points nowhere.
+
+        Examples
+        --------
+        >>> label = ln.ULabel(name="saved once").save()
+        >>> label.id is not None, ln.ULabel.filter(name="saved once").count()
+        (True, 1)
+        """
         save([self])
         return self
 
@@ -591,7 +608,21 @@ class Record(metaclass=RecordMeta):
         self.__dict__["id"] = None
 
     def refresh_from_db(self) -> None:
-        """Reload every field from the latest committed snapshot."""
+        """Reload every field from the latest committed snapshot.
+
+        Returns
+        -------
+        None
+
+        Examples
+        --------
+        >>> label = ln.ULabel(name="fresh").save()
+        >>> ln.ULabel.filter(name="fresh").one().description is None
+        True
+        >>> label.refresh_from_db()
+        >>> label.name
+        'fresh'
+        """
         self._materialize()
         if self.id is None:
             raise DoesNotExist(f"{type(self).__name__} record is not saved yet; nothing to refresh")
@@ -933,16 +964,79 @@ class HasSynonyms:
     """Mixin for registries with a ``synonyms`` field: add_synonym / remove_synonym / set_abbr."""
 
     def add_synonym(self, synonym, force: bool = False, save: bool | None = None):
+        """Add one or more synonyms to this record's ``|``-separated ``synonyms``.
+
+        Parameters
+        ----------
+        synonym
+            A str or a list of str; ``""`` is ignored, a ``|`` inside a synonym is refused.
+        force
+            Add it even if another record of the registry already has this synonym.
+        save
+            Save the record; ``None`` (default) saves it if it is already saved.
+
+        Returns
+        -------
+        None
+
+        Raises
+        ------
+        ValidationError
+            When another record has the synonym (and ``force`` is False).
+
+        Examples
+        --------
+        >>> t = bt.CellType(name="T cell", synonyms="T-cell").save()
+        >>> t.add_synonym("T lymphocyte")
+        >>> bt.CellType.get(name="T cell").synonyms
+        'T-cell|T lymphocyte'
+        """
         from .curate import synonyms
 
         return synonyms.add_synonym(self, synonym, force=force, save=save)
 
     def remove_synonym(self, synonym):
+        """Remove one or more synonyms (absent ones are ignored); saves a saved record.
+
+        Parameters
+        ----------
+        synonym
+            A str or a list of str.
+
+        Returns
+        -------
+        None
+
+        Examples
+        --------
+        >>> t = bt.CellType(name="T cell", synonyms="T-cell|T lymphocyte").save()
+        >>> t.remove_synonym("T-cell")
+        >>> t.synonyms
+        'T lymphocyte'
+        """
         from .curate import synonyms
 
         return synonyms.remove_synonym(self, synonym)
 
     def set_abbr(self, value: str):
+        """Set ``abbr`` and add it as a synonym (unless it equals the name); saves a saved record.
+
+        Parameters
+        ----------
+        value
+            The abbreviation (unique in the registry).
+
+        Returns
+        -------
+        None
+
+        Examples
+        --------
+        >>> t = bt.CellType(name="T cell", synonyms="T lymphocyte").save()
+        >>> t.set_abbr("TC")
+        >>> t.abbr, t.synonyms
+        ('TC', 'T lymphocyte|TC')
+        """
         from .curate import synonyms
 
         return synonyms.set_abbr(self, value)
