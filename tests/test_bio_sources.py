@@ -312,3 +312,15 @@ def test_import_all_of_mondo_counts_match_the_source(instance):
     assert bt.Disease.import_source(progress=False) == current.height
     assert bt.Disease.filter().count() == current.height
     assert np.all(bt.Disease.validate(current.get_column("name").head(1000).to_list(), mute=True))
+
+
+@pytest.mark.slow
+def test_protein_source_is_the_swissprot_slice_of_one_organism(instance):
+    # parsing UniProt's 570k entries takes ~10 s the first time (then cached as Parquet)
+    spec = sources.resolve("Protein", "human")
+    frame = sources.frame(spec)
+    assert frame.get_column("name").str.ends_with("_HUMAN").all()
+    assert bt.Protein.import_source(organism="human", progress=False) == frame.height
+    p53 = bt.Protein.get(uniprotkb_id="P04637")
+    assert p53.name == "P53_HUMAN" and p53.organism.name == "human"
+    assert p53.uid == hash_uid("P04637")

@@ -17,6 +17,7 @@ from .uids import hash_uids
 
 GENE_COLUMNS = ["symbol", "ensembl_gene_id", "ncbi_gene_ids", "biotype", "synonyms", "description"]
 ONTOLOGY_COLUMNS = ["name", "ontology_id", "synonyms", "description"]
+PROTEIN_COLUMNS = ["name", "uniprotkb_id", "synonyms"]
 
 
 @contextlib.contextmanager
@@ -48,14 +49,14 @@ def import_frame(model, spec, frame: pl.DataFrame, inst, *, progress: bool = Tru
         if new.height == 0:
             return 0
         src = _source_record(spec, inst)
-        cols = GENE_COLUMNS if is_gene else ONTOLOGY_COLUMNS
+        cols = GENE_COLUMNS if is_gene else PROTEIN_COLUMNS if model.__name__ == "Protein" else ONTOLOGY_COLUMNS
         rows = new.select([c for c in cols if c in new.columns] + [pl.lit(src.id, pl.Int64).alias("source_id")])
-        if is_gene:
+        if "organism" in model._fields and spec.organism != "all":
             organism = _organism_record(spec.organism, inst)
             rows = rows.with_columns(pl.lit(organism.id, pl.Int64).alias("organism_id"))
-            if "symbol" in rows.columns:
-                # a symbol never exceeds the column's 64 characters in real tables; cut defensively
-                rows = rows.with_columns(pl.col("symbol").str.slice(0, 64))
+        if is_gene and "symbol" in rows.columns:
+            # a symbol never exceeds the column's 64 characters in real tables; cut defensively
+            rows = rows.with_columns(pl.col("symbol").str.slice(0, 64))
         rows = rows.with_columns(pl.Series("uid", hash_uids(new.get_column(key).to_list(), model._uid_length)))
         table = rows.to_arrow()
         with inst.transaction() as tx:

@@ -126,6 +126,30 @@ def read_cxg_ontology(name: str, version: str) -> pl.DataFrame:
     return _normalise_ids(frame)
 
 
+PROTEIN_SCHEMA = {"uniprotkb_id": pl.String, "name": pl.String, "synonyms": pl.String}
+UNIPROT_SUFFIX = {"human": "_HUMAN", "mouse": "_MOUSE"}
+
+
+def read_cxg_uniprot(version: str, organism: str) -> pl.DataFrame:
+    """Swiss-Prot accessions and entry names of one organism from cellxgene-ontology-guide's
+    UniProt file (the organism is the entry name's suffix, ``P04637`` -> ``P53_HUMAN``)."""
+    import zstandard
+
+    path = cxg_ontology_file("UniProt", version)
+    with open(path, "rb") as fh:
+        terms = json.load(zstandard.ZstdDecompressor().stream_reader(fh))
+    frame = pl.DataFrame(
+        {"uniprotkb_id": list(terms), "name": [t.get("label") for t in terms.values()]},
+        schema={"uniprotkb_id": pl.String, "name": pl.String},
+    )
+    suffix = UNIPROT_SUFFIX.get(organism)
+    if suffix is None:
+        raise SourceNotAvailable(f"no UniProt slice for organism {organism!r}; available: {', '.join(UNIPROT_SUFFIX)}")
+    return frame.filter(pl.col("name").str.ends_with(suffix)).select(
+        pl.col("uniprotkb_id").str.replace(r"^uniprot:", ""), "name", pl.lit(None, pl.String).alias("synonyms")
+    )
+
+
 def _join(values) -> str | None:
     if not values:
         return None

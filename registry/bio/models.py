@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from ..errors import DoesNotExist, InvalidArgument
+from ..errors import DoesNotExist, InvalidArgument, shorten
 from ..fields import Boolean, ForeignKey, Integer, ManyToMany, String, field_name
 from ..logging import logger
 from ..record import HasSynonyms, Record, class_only
@@ -61,7 +61,7 @@ class BioRecord(Record, HasSynonyms):
             if org is None and values.get("organism_id") is not None:
                 org = Organism._get_by_id(values["organism_id"])
             organism = getattr(org, "name", org) or ""
-        key = key_for(cls.__name__, values, organism)
+        key = key_for(cls.__name__, values, organism, cls._ontology_id_field)
         return hash_uid(key, cls._uid_length) if key else None
 
     # -- public sources ---------------------------------------------------------------------
@@ -100,7 +100,7 @@ class BioRecord(Record, HasSynonyms):
         recs = cls.from_values([value], field=fname, organism=organism, source=source, mute=True)
         if len(recs) == 0:
             if not mute:
-                logger.warning(f"no {cls.__name__} with {fname}={value!r} in the public source")
+                logger.warning(f"no {cls.__name__} with {fname}={shorten(value)} in the public source")
             return None
         return recs[0]
 
@@ -255,7 +255,7 @@ def _report_id_spellings(cls, values: list, sc) -> None:
     hits = q.join(ref, on="__k", how="inner").unique("value", keep="first", maintain_order=True)
     if hits.height:
         pairs = ", ".join(
-            f"{v!r} → {i!r} ({n!r})"
+            f"{shorten(v, 80)} → {shorten(i, 80)} ({shorten(n, 80)})"
             for v, i, n in hits.select("value", "ontology_id", cls._name_field).head(10).iter_rows()
         )
         logger.print(
@@ -417,7 +417,7 @@ class Gene(BioRecord):
 
 
 class Protein(BioRecord):
-    """Proteins (UniProtKB); no public source is bundled yet."""
+    """Proteins (UniProtKB/Swiss-Prot accessions and entry names of human and mouse)."""
 
     _ontology_id_field = "uniprotkb_id"
 

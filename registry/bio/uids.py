@@ -81,7 +81,7 @@ def hash_uids(texts, length: int = 14) -> list[str | None]:
     return out
 
 
-def key_for(registry: str, values: dict, organism: str = "") -> str | None:
+def key_for(registry: str, values: dict, organism: str = "", id_field: str = "ontology_id") -> str | None:
     """The string bionty hashes for a record of ``registry`` with field ``values`` (None: no key)."""
     if registry == "Source":
         return "".join(str(values.get(k) or "") for k in ("entity", "name", "organism", "version"))
@@ -91,7 +91,7 @@ def key_for(registry: str, values: dict, organism: str = "") -> str | None:
             return key
         symbol = values.get("symbol")
         return f"{symbol}{organism}" if symbol else None
-    key = values.get("ontology_id")
+    key = values.get(id_field)
     if key:
         return key
     name = values.get("name")
