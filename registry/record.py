@@ -291,7 +291,9 @@ class Record(metaclass=RecordMeta):
                 continue
             current = getattr(self, key)
             if current != value:
-                logger.warning(f"updated {key} of the existing {cls.__name__} from {current!r} to {value!r}")
+                logger.warning(
+                    f"updated {key} of the existing {cls.__name__} from {shorten(current)} to {shorten(value)}"
+                )
                 setattr(self, key, value)
         return True
 

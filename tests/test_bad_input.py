@@ -121,6 +121,24 @@ def test_a_10_mb_value_is_shortened_in_reprs_and_messages(labels):
     assert len(str(info.value)) < 1000
 
 
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: ln.ULabel.filter(name__in=BIG).count(),  # a string where a list belongs
+        lambda: ln.ULabel.filter(name__regex="(" + BIG).count(),  # an invalid pattern
+        lambda: ln.Run.filter(transform=BIG).count(),  # a string where a record belongs
+    ],
+)
+def test_a_10_mb_value_is_shortened_in_query_errors(labels, call):
+    with pytest.raises(RegistryError) as info:
+        call()
+    assert len(str(info.value)) < 2000
+
+
+def test_a_10_mb_value_is_shortened_in_a_q_repr():
+    assert len(repr(ln.Q(name=BIG))) < 1000
+
+
 def test_a_10_mb_value_is_shortened_in_warnings(labels, caplog):
     with caplog.at_level(logging.WARNING):
         ln.ULabel.standardize(["label 1", BIG[:5_000_000]])

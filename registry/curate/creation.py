@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from ..errors import shorten
 from .matching import T_CASE, T_EXACT, T_NONE, T_SYNONYM, encode, first_in_input, gather_rows, match_encoded
 from .record_list import RecordList, _Pending
 from .reporting import call_literal, logger, quoted
@@ -185,7 +186,9 @@ def _log(sc, field: str, index, m, missing: list, n_new: int, create: bool) -> N
         pairs = zip(
             values.gather(shown_idx).to_list(), gather_rows(index.names, m.row[shown_idx]).to_list(), strict=True
         )
-        shown = ", ".join(f"{v!r} → {n!r}" for v, n in pairs) + (", ..." if len(mapped) > 10 else "")
+        shown = ", ".join(f"{shorten(v, 80)} → {shorten(n, 80)}" for v, n in pairs) + (
+            ", ..." if len(mapped) > 10 else ""
+        )
         logger.important(
             f"{len(mapped)} value{'s' if len(mapped) != 1 else ''} resolved to existing {label} records via casing/synonyms: {shown}"
         )

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ..errors import DoesNotExist, FieldError, InvalidArgument, did_you_mean
+from ..errors import DoesNotExist, FieldError, InvalidArgument, did_you_mean, shorten
 from .matching import ReferenceIndex
 
 _MAX_CACHED = 32
@@ -291,7 +291,7 @@ def _related_id(scope: Scope, name: str, value) -> int:
     """Id of the organism/source given as a record, an id or (organism only) a name."""
     spec = scope.schema.fields[name]
     if isinstance(value, bool):
-        raise InvalidArgument(f"{name}= expects a record, an id or a name, got {value!r}")
+        raise InvalidArgument(f"{name}= expects a record, an id or a name, got {shorten(value)}")
     if isinstance(value, int):
         return value
     rid = getattr(value, "id", None) if not isinstance(value, str) else None
@@ -315,13 +315,13 @@ def _related_id(scope: Scope, name: str, value) -> int:
     if hit.height == 0:
         known = ref.get_column(name_col).drop_nulls().to_list()
         raise DoesNotExist(
-            f"no {spec.target} named {value!r}"
+            f"no {spec.target} named {shorten(value)}"
             + (
                 did_you_mean(value, known)
                 or (
                     f"; known: {', '.join(map(repr, known[:10]))}"
                     if known
-                    else f"; create it first, e.g. bt.{spec.target}(name={value!r}).save()"
+                    else f"; create it first, e.g. bt.{spec.target}(name={shorten(value)}).save()"
                 )
             )
         )

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from ..errors import FieldError, InvalidArgument, ValidationError
+from ..errors import FieldError, InvalidArgument, ValidationError, shorten
 from .inputs import as_values
 from .reporting import logger
 
@@ -150,7 +150,7 @@ def set_abbr(record, value: str):
     """Set ``abbr`` and add it as a synonym (unless it equals the name); saves a saved record."""
     _require(record, "abbr", "set_abbr")
     if not isinstance(value, str):
-        raise InvalidArgument(f"set_abbr expects a string, got {type(value).__name__} {value!r}")
+        raise InvalidArgument(f"set_abbr expects a string, got {type(value).__name__} {shorten(value)}")
     name = getattr(record, type(record)._schema.name_field, None)
     if value != name and "synonyms" in type(record)._schema.fields:
         # checked before anything changes, so a conflict leaves the record untouched

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from ..errors import shorten
 from . import fuzzy
 from .inputs import Values, as_values  # noqa: F401 (the doctests use it)
 from .inspect_result import InspectResult
@@ -189,7 +190,7 @@ def _log_inspect(r: InspectResult, field: str, sc) -> None:
             kinds.append("inconsistent casing")
         if r._count(T_SYNONYM):
             kinds.append("synonyms")
-        pairs = ", ".join(f"{k!r} → {v!r}" for k, v in r._mapped_examples())
+        pairs = ", ".join(f"{shorten(k, 80)} → {shorten(v, 80)}" for k, v in r._mapped_examples())
         more = ", ..." if n_mapped > 10 else ""
         field_arg = "" if field == sc.schema.name_field else f", field={field!r}"
         logger.print(
@@ -217,7 +218,7 @@ def _suggestion_text(r: InspectResult) -> str:
     if s.height == 0:
         return ""
     pairs = ", ".join(
-        f"{v!r} → {sug[0]!r}"
+        f"{shorten(v, 80)} → {shorten(sug[0], 80)}"
         for v, sug in zip(s.get_column("value").to_list(), s.get_column("suggestions").to_list(), strict=True)
     )
     return f" (did you mean: {pairs}?)"

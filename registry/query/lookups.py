@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ValidationError
+from ..errors import ValidationError, shorten
 
 # Kinds of the value a lookup compares against.
 TEXT_KINDS = ("str",)
@@ -155,9 +155,17 @@ def _coerce_datetime(value: Any, label: str) -> dt.datetime:
     raise ValidationError(f"{label} expects a datetime, got {describe(value)}")
 
 
+MAX_PATTERN = 10_000  # characters; compiling a pattern costs more than linear time in its length
+
+
 def check_regex(value: str, label: str) -> None:
     """Reject patterns Python cannot compile, before DuckDB fails with a less helpful message."""
+    if len(value) > MAX_PATTERN:
+        raise ValidationError(
+            f"{label}: a regular expression of {len(value):,} characters is too long (at most {MAX_PATTERN:,}): "
+            f"{shorten(value, 60)}"
+        )
     try:
         re.compile(value)
     except re.error as exc:
-        raise ValidationError(f"{label}: invalid regular expression {value!r}: {exc}") from None
+        raise ValidationError(f"{label}: invalid regular expression {shorten(value)}: {shorten(str(exc))}") from None

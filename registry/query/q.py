@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, shorten
 
 AND = "AND"
 OR = "OR"
@@ -121,7 +121,7 @@ class Q:
         if not self.children:
             return "Q()"
         if all(not isinstance(c, Q) for c in self.children) and self.connector == AND:
-            body = "Q(" + ", ".join(f"{k}={v!r}" for k, v in self.children) + ")"
+            body = "Q(" + ", ".join(f"{k}={shorten(v)}" for k, v in self.children) + ")"
             return "~" + body if self.negated else body
         sep = " & " if self.connector == AND else " | "
         parts = []

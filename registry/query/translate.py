@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import FieldError, InvalidArgument, ValidationError
+from ..errors import FieldError, InvalidArgument, ValidationError, shorten
 from ..schema import FieldSpec, RegistrySchema, SchemaMap
 from .lookups import (
     FK_LOOKUPS,
@@ -254,7 +254,9 @@ class Compiler:
             if isinstance(value, (Query, InSelect)) or hasattr(value, "_query"):
                 return value
             if isinstance(value, str):
-                raise ValidationError(f"{key} expects a list of {target.name} records or ids, got the string {value!r}")
+                raise ValidationError(
+                    f"{key} expects a list of {target.name} records or ids, got the string {shorten(value)}"
+                )
             if _is_sequence_of_records(value):
                 return [record_id(v, target, label, key) for v in value]
             return value
@@ -331,7 +333,7 @@ class Compiler:
             return f"{column} IN ({self.subquery_ids(sub, label)})"
         if isinstance(values, (str, bytes)):
             raise ValidationError(
-                f"{label}__in expects a list of values, got the string {values!r}; use {label.split('.')[-1]}={values!r} for one value"
+                f"{label}__in expects a list of values, got the string {shorten(values)}; use {label.split('.')[-1]}={shorten(values)} for one value"
             )
         if isinstance(values, dict):
             values = list(values)
@@ -584,17 +586,19 @@ def record_id(value: Any, target: RegistrySchema, label: str, key: str) -> Any:
     rec_schema = record_schema(value)
     if rec_schema is not None:
         if rec_schema.name != target.name:
-            raise ValidationError(f"{key} expects a {target.name} record, got a {rec_schema.name} record {value!r}")
+            raise ValidationError(
+                f"{key} expects a {target.name} record, got a {rec_schema.name} record {shorten(value)}"
+            )
         rid = getattr(value, "id", None)
         if rid is None:
-            raise ValidationError(f"{key}: the {target.name} record {value!r} is not saved yet; save it first")
+            raise ValidationError(f"{key}: the {target.name} record {shorten(value)} is not saved yet; save it first")
         return int(rid)
     if isinstance(value, str):
         base = key.rsplit("__", 1)[0] if key.endswith(("__exact", "__in")) else key
         name_field = target.name_field if target.name_field in target.fields else "uid"
         raise ValidationError(
-            f"{key} expects a {target.name} record or id, got the string {value!r}. "
-            f"Did you mean {base}__{name_field}={value!r}?"
+            f"{key} expects a {target.name} record or id, got the string {shorten(value)}. "
+            f"Did you mean {base}__{name_field}={shorten(value)}?"
         )
     return coerce(value, "int", label)
 
