@@ -324,3 +324,22 @@ def test_protein_source_is_the_swissprot_slice_of_one_organism(instance):
     p53 = bt.Protein.get(uniprotkb_id="P04637")
     assert p53.name == "P53_HUMAN" and p53.organism.name == "human"
     assert p53.uid == hash_uid("P04637")
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_public_aware_standardize_equals_the_registry_one_when_the_registry_holds_the_source(instance, seed):
+    """With the whole ontology imported, the public fallback finds nothing new: the bio
+    ``standardize`` (unique values, public pass, broadcast) must equal the registry-only one."""
+    from registry import curate
+
+    bt.CellType.import_source(progress=False)
+    cl = _cl().filter(~pl.col("obsolete"))
+    rng = np.random.default_rng(seed)
+    names = cl.get_column("name").to_numpy()
+    syns = cl.get_column("synonyms").drop_nulls().str.split("|").explode().to_numpy()
+    pool = np.concatenate([names[:300], syns[:300], np.char.upper(names[:50].astype(str)), ["zz top", "", "T cel"]])
+    values = [None if i % 97 == 0 else str(v) for i, v in enumerate(rng.choice(pool, 3000))]
+    for kwargs in ({}, {"return_field": "ontology_id"}, {"case_sensitive": True}, {"return_mapper": True}):
+        assert bt.CellType.standardize(values, mute=True, **kwargs) == curate.standardize(
+            bt.CellType, values, mute=True, **kwargs
+        ), kwargs

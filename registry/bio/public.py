@@ -351,24 +351,24 @@ def standardize_public_aware(
         return curate.standardize(
             model, inp, fname, return_field=return_field, return_mapper=return_mapper, mute=mute, **kw
         )
-    uniq = pl.DataFrame({"v": series, "n": norm}).drop_nulls("v").unique("v", maintain_order=True)
-    u, un = uniq.get_column("v"), uniq.get_column("n")
-    if len(u) == 0:
-        return {} if return_mapper else ([] if not vals.scalar else values)
+    enc = encode(series)  # distinct values and each input's code (one hash pass, as the matchers do)
+    if len(enc) == 0:
+        return {} if return_mapper else (values if vals.scalar else [None] * len(series))
+    order = enc.input_order()  # distinct values in order of first occurrence (logs, mapper order)
+    u = enc.values.gather(order)
+    un = normalize_ids(u) if is_id else u
     names = pl.Series(curate.standardize(model, un, fname, mute=True, **kw), dtype=pl.String)
     in_reg = np.asarray(model.validate(names, fname, mute=True, organism=organism), dtype=bool)
     if return_field is not None:
         out = pl.Series(curate.standardize(model, un, fname, return_field=return_field, mute=True, **kw))
     else:
         out = names
-    out = out.cast(pl.String) if out.dtype != pl.Null else out.cast(pl.String)
+    out = out.cast(pl.String)
     ok = in_reg.copy()
     from_public: list = []
     if (~in_reg).any():
         try:
-            pub = model.public(
-                organism=organism, source=source if source is None or isinstance(source, str) else source
-            )
+            pub = model.public(organism=organism, source=source)
         except SourceNotAvailable:
             pub = None
         if pub is not None:
@@ -397,18 +397,36 @@ def standardize_public_aware(
             if not mute:
                 pub._report_obsolete(u.gather(miss[~p_ok]).to_list(), fname)
     # unmatched values come back as the user wrote them
-    final = pl.Series("o", np.where(ok, out.to_numpy(), u.to_numpy()), dtype=pl.String) if len(u) else out
-    mapping = pl.DataFrame({"v": u, "o": final})
-    res = pl.DataFrame({"v": series}).join(mapping, on="v", how="left", maintain_order="left").get_column("o")
+    final = np.where(ok, out.to_numpy(), u.to_numpy())
+    changed = final != u.to_numpy()
     if not mute:
-        _log(model, fname, series, res, u, ok, from_public, return_field, keep)
+        codes = enc.codes
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))  # hash-order index -> first-occurrence index
+        counts = np.bincount(rank[codes[codes >= 0]], minlength=len(order))
+        n_changed = int(counts[changed].sum())
+        _log(model, fname, len(series) - series.null_count(), n_changed, u, ok, from_public, return_field, keep)
     if return_mapper:
-        changed = mapping.filter(pl.col("v") != pl.col("o"))
-        return dict(zip(changed.get_column("v").to_list(), changed.get_column("o").to_list(), strict=True))
-    return res.item(0) if vals.scalar else res.to_list()
+        sel = np.flatnonzero(changed)
+        return dict(zip(u.gather(sel).to_list(), final[sel].tolist(), strict=True))
+    per_value = np.empty(len(order) + 1, dtype=object)
+    per_value[order] = final  # back to hash order, which the codes index
+    per_value[-1] = None
+    result = per_value[np.where(enc.codes >= 0, enc.codes, len(order))]
+    return result[0] if vals.scalar else result.tolist()
 
 
-def _log(model, field: str, series, res, u: pl.Series, ok: np.ndarray, from_public: list, return_field, keep) -> None:
+def _log(
+    model,
+    field: str,
+    n_values: int,
+    n_changed: int,
+    u: pl.Series,
+    ok: np.ndarray,
+    from_public: list,
+    return_field,
+    keep,
+) -> None:
     """The registry's standardize log lines (counts over all inputs), plus what came from the source."""
     from ..curate.reporting import MAX_LITERAL
     from ..curate.scope import resolve
@@ -418,8 +436,8 @@ def _log(model, field: str, series, res, u: pl.Series, ok: np.ndarray, from_publ
     bad = u.filter(pl.Series(~ok) & (u != "")).to_list()
     outcome = StandardizeOutcome(
         result=None,
-        n_values=len(series) - series.null_count(),
-        n_changed=int((res != series).fill_null(False).sum()),
+        n_values=n_values,
+        n_changed=n_changed,
         unmapped=bad[: MAX_LITERAL + 1],
         n_unmapped=len(bad),
     )
