@@ -91,12 +91,13 @@ class Stage:
         self.table = table
         self.spec = table.spec
         self.base = base
-        self.state = replace(base, next_id=max(base.next_id, next_id_hint), _snap=[])
+        self.state = replace(base, next_id=max(base.next_id, next_id_hint), _snap=[], _ids=[])
         self.adds: dict[str, dict] = {}  # files written in this transaction
         self.removes: dict[str, DataFile] = {}  # committed files this transaction replaces
         self.metadata: dict | None = None
         self.commits = 0
         self.change: Change | None = None
+        self.remap: tuple | None = None  # (deleted, rewritten) row positions, for the indexes
         self._indexes: dict = {}
         if base.legacy:
             self._migrate()
@@ -150,7 +151,7 @@ class Stage:
         deleted = np.unique(np.asarray(delete_ids if delete_ids is not None else [], dtype=np.int64))
         touched = np.concatenate([replaced, deleted])
         if len(touched):
-            missing = touched[~np.isin(touched, int_values(snapshot.column("id")))]
+            missing = touched[~np.isin(touched, self.state.ids(schema))]
             if len(missing):
                 raise MissingRows(spec.name, missing)
         _check_unique(self, written, touched)
@@ -160,7 +161,10 @@ class Stage:
 
         files = list(self.state.files)
         state_parts = list(self.state.parts)
+        del_pos: list[np.ndarray] = []  # positions in the old snapshot, so indexes can follow
+        upd_pos: list[np.ndarray] = []
         if len(touched):
+            starts = np.concatenate([[0], np.cumsum([p.num_rows for p in state_parts])])
             mins = np.fromiter((f.min_id for f in files), np.int64, len(files))
             where = np.searchsorted(mins, touched, side="right") - 1
             upd = written.slice(len(new_ids))
@@ -169,6 +173,9 @@ class Stage:
             for fi in np.unique(where).tolist():
                 part = state_parts[fi]
                 here = touched[where == fi]
+                part_ids = int_values(part.column("id"))
+                del_pos.append(starts[fi] + np.searchsorted(part_ids, deleted[np.isin(deleted, here)]))
+                upd_pos.append(starts[fi] + np.searchsorted(part_ids, replaced[np.isin(replaced, here)]))
                 kept = part.filter(pc.invert(pc.is_in(part.column("id"), pa.array(here, pa.int64()))))
                 if len(upd_ids):
                     mine = upd_where == fi
@@ -186,19 +193,21 @@ class Stage:
             state_parts = [state_parts[i] for i in keep]
         if len(new_ids):
             ins = written.slice(0, len(new_ids))
-            for off in range(0, ins.num_rows, FILE_ROWS):
-                chunk = ins.slice(off, FILE_ROWS)
-                files.append(self._write(chunk))
-                state_parts.append(chunk)
+            chunks = [ins.slice(off, FILE_ROWS) for off in range(0, ins.num_rows, FILE_ROWS)]
+            files.extend(self._write_many(chunks))
+            state_parts.extend(chunks)
         faults.point("after-data")
         disk_columns = self.state.disk_columns
         if disk_columns and not set(schema.names) <= set(disk_columns):
             self.metadata = merged_metadata(schema, self.state.metadata, spec)
             disk_columns = tuple(dict.fromkeys([*disk_columns, *schema.names]))
         removed = touched
-        self.change = (
-            Change(self.base.version, version, written, removed) if not self.commits else None
-        )
+        self.change = Change(self.base.version, version, written, removed) if not self.commits else None
+        self.remap = None
+        if not self.commits:
+            gone = np.sort(np.concatenate(del_pos)) if del_pos else np.empty(0, np.int64)
+            moved = np.concatenate(upd_pos) if upd_pos else np.empty(0, np.int64)
+            self.remap = (gone, np.sort(moved - np.searchsorted(gone, moved)))
         self.commits += 1
         self.state = replace(
             self.state,
@@ -209,6 +218,7 @@ class Stage:
             metadata=self.metadata or self.state.metadata,
             disk_columns=disk_columns,
             _snap=[],
+            _ids=[],
         )
         self._indexes = {}
         return CommitResult(new_ids, new_uids, version)
@@ -249,8 +259,10 @@ class Stage:
                 out_p.append(chunk)
         if self.dirty:
             self.state = replace(
-                self.state, version=self.base.version + 1, files=tuple(out_f), parts=tuple(out_p), _snap=[]
+                self.state, version=self.base.version + 1, files=tuple(out_f), parts=tuple(out_p), _snap=[], _ids=[]
             )
+            # the same rows in the same order: caches and indexes stay valid
+            self.change = None if self.commits else Change(self.base.version, self.state.version, None, np.empty(0, np.int64))
             self.commits += 1
 
     def _migrate(self) -> None:
@@ -273,6 +285,7 @@ class Stage:
             legacy=False,
             disk_columns=tuple(self.spec.schema.names),
             _snap=[],
+            _ids=[],
         )
         self.commits += 1  # counts as a change: caches rebuild
 
@@ -283,6 +296,31 @@ class Stage:
             raise CommitFailed(self.table.root, self.spec.name, e) from None
         self.adds[name] = add
         return data_file(add, part)
+
+    def _write_many(self, parts: list[pa.Table]) -> list[DataFile]:
+        """Write several files; two threads for bulk inserts (Parquet encoding and fsync release the GIL)."""
+        if len(parts) < 4:
+            return [self._write(p) for p in parts]
+        from concurrent.futures import ThreadPoolExecutor
+
+        def attempt(part):
+            try:
+                return write_part(self.table.path, part)
+            except (OSError, pa.ArrowException) as e:
+                return e
+
+        with ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(attempt, parts))
+        out, error = [], None
+        for part, r in zip(parts, results, strict=True):
+            if isinstance(r, BaseException):
+                error = error or r
+                continue
+            self.adds[r[0]] = r[1]  # registered, so an abort deletes it
+            out.append(data_file(r[1], part))
+        if error is not None:
+            raise CommitFailed(self.table.root, self.spec.name, error)
+        return out
 
     def _drop(self, f: DataFile) -> None:
         if f.path in self.adds:  # written earlier in this transaction: never published, just delete it

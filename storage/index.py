@@ -32,6 +32,22 @@ class HashIndex:
         self.rows = order.astype(np.int64)
         self.covered = len(series)
         self.dtype = series.dtype
+        self.extra = np.empty(0, np.int64)  # positions rewritten since the build: checked directly
+
+    def remap(self, deleted: np.ndarray, rewritten: np.ndarray) -> None:
+        """Follow a copy-on-write commit instead of rebuilding: rows at the sorted positions
+        ``deleted`` are gone (later rows move up), rows at ``rewritten`` (new positions) may
+        hold new values."""
+        if len(deleted):
+            keep = ~np.isin(self.rows, deleted)
+            self.hashes = self.hashes[keep]
+            rows = self.rows[keep]
+            self.rows = rows - np.searchsorted(deleted, rows)
+            extra = self.extra[~np.isin(self.extra, deleted)]
+            self.extra = extra - np.searchsorted(deleted, extra)
+            self.covered -= int(np.searchsorted(deleted, self.covered))
+        if len(rewritten):
+            self.extra = np.union1d(self.extra, rewritten[rewritten < self.covered])
 
     def find(self, column: pa.ChunkedArray, value) -> np.ndarray:
         """Row positions where ``column == value`` (``column`` is the current, possibly longer, column)."""
@@ -39,7 +55,12 @@ class HashIndex:
         lo = np.searchsorted(self.hashes, h, side="left")
         hi = np.searchsorted(self.hashes, h, side="right")
         candidates = self.rows[lo:hi]
-        if len(candidates):
+        if len(self.extra):
+            candidates = np.union1d(candidates, self.extra)
+        if 0 < len(candidates) <= 32:
+            # Scalar access is O(log chunks); take() on a chunked column concatenates every chunk.
+            candidates = candidates[np.fromiter((column[int(p)].as_py() == value for p in candidates), bool)]
+        elif len(candidates):
             taken = column.take(pa.array(candidates))
             candidates = candidates[pc.fill_null(pc.equal(taken, value), False).to_numpy(zero_copy_only=False)]
         tail = len(column) - self.covered
@@ -51,7 +72,11 @@ class HashIndex:
 
     def stale(self, n_rows: int) -> bool:
         """True when appended rows (scanned linearly) outgrow a tenth of the indexed ones."""
-        return n_rows < self.covered or n_rows - self.covered > max(1000, self.covered // 10)
+        return (
+            n_rows < self.covered
+            or n_rows - self.covered > max(1000, self.covered // 10)
+            or len(self.extra) > max(1000, self.covered // 100)
+        )
 
 
 def _mask(result) -> np.ndarray:

@@ -492,7 +492,7 @@ class Transaction:
         inst = self.instance
         for s in stages:
             with s.table._lock:
-                s.table._set(s.state, s.change)
+                s.table._set(s.state, s.change, s.remap)
         faults.point("before-state")
         _best_effort(
             "writing state.json",

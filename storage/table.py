@@ -73,6 +73,13 @@ class State:
     legacy: bool = False  # old row-version layout: rewritten on the next write
     disk_columns: tuple[str, ...] = ()
     _snap: list = field(default_factory=list, compare=False, repr=False)
+    _ids: list = field(default_factory=list, compare=False, repr=False)
+
+    def ids(self, schema: pa.Schema) -> np.ndarray:
+        """The snapshot's ids as a sorted numpy array (cached)."""
+        if not self._ids:
+            self._ids.append(int_values(self.snapshot(schema).column("id")))
+        return self._ids[0]
 
     def snapshot(self, schema: pa.Schema) -> pa.Table:
         if not self._snap:
@@ -173,7 +180,12 @@ class Table:
 
     def _check_not_behind(self, state: State) -> None:
         hint = self._state_hint(self.spec.name)
-        if hint is not None and hint[0] > state.version:
+        if (
+            hint is not None
+            and hint[0] > state.version
+            # a commit published after we listed the log is not damage: the next read follows it
+            and not (self.path / dlog.LOG / dlog.entry_name(state.version + 1)).exists()
+        ):
             raise CorruptInstance(
                 self.root,
                 self.spec.name,
@@ -220,6 +232,7 @@ class Table:
             parts=tuple(p for _, p in files),
             next_id=max(next_id, max((f.max_id for f, _ in files), default=0) + 1),
             _snap=[],
+            _ids=[],
         )
         self._check_not_behind(state)
         if removed:
@@ -229,11 +242,15 @@ class Table:
             change = Change(old.version, version, pa.concat_tables(new_parts) if new_parts else None, np.empty(0, np.int64))
         self._set(state, change)
 
-    def _set(self, state: State, change: Change | None) -> None:
+    def _set(self, state: State, change: Change | None, remap: tuple | None = None) -> None:
         old = self._state
         appended_only = change is not None and not len(change.removed_ids)
         if not appended_only:
-            self._indexes = {}  # row positions moved; hash indexes rebuild on next lookup
+            if change is not None and remap is not None and len(remap[0]) + len(remap[1]) <= 4096:
+                for index in self._indexes.values():  # follow the few moved rows
+                    index.remap(*remap)
+            else:
+                self._indexes = {}  # row positions moved; hash indexes rebuild on next lookup
         old_pl = self._polars
         self._state = state
         self._polars = None
@@ -252,7 +269,13 @@ class Table:
     def find(self, column: str, value, version: int | None = None) -> tuple[pa.Table, np.ndarray]:
         """``(snapshot, row positions)`` where ``column == value``; indexed on large tables."""
         with self._lock:
-            snap = self.snapshot()
+            state = self.state
+            snap = state.snapshot(self.spec.schema)
+            if column == "id" and isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+                ids = state.ids(self.spec.schema)  # sorted: a binary search, no index to keep
+                i = int(np.searchsorted(ids, value))
+                hit = i < len(ids) and ids[i] == value
+                return snap, np.array([i] if hit else [], np.int64)
             return snap, find_rows(snap, column, value, self._indexes)
 
     @property
