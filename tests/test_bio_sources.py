@@ -343,3 +343,13 @@ def test_public_aware_standardize_equals_the_registry_one_when_the_registry_hold
         assert bt.CellType.standardize(values, mute=True, **kwargs) == curate.standardize(
             bt.CellType, values, mute=True, **kwargs
         ), kwargs
+
+
+def test_new_genes_get_the_default_organism(instance):
+    pytest.importorskip("cellxgene_schema")
+    bt.settings.organism = "mouse"
+    recs = bt.Gene.from_values(["Trp53", "not-a-mouse-gene"], field="symbol", create=True, mute=True)
+    mouse = bt.Organism.get(name="mouse")
+    assert [r.symbol for r in recs] == ["Trp53", "not-a-mouse-gene"]
+    assert [r.organism_id for r in recs] == [mouse.id, mouse.id]
+    assert recs[0].ensembl_gene_id.startswith("ENSMUSG")

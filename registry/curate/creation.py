@@ -163,10 +163,10 @@ def _frame(sc, rows: np.ndarray):
 def _build_new(sc, field: str, values: list, organism, source) -> list:
     """Unsaved records, one per value; organism/source set when the registry has them."""
     extra = {}
-    for name, value in (("organism", organism), ("source", source)):
-        if value is not None and sc.has_field(name):
-            restricted = dict(sc.restriction)
-            extra[sc.column(name)] = restricted.get(name)
+    restricted = dict(sc.restriction)  # also holds a default organism (bt.settings.organism)
+    for name in ("organism", "source"):
+        if name in restricted and sc.has_field(name):
+            extra[sc.column(name)] = restricted[name]
     model = sc.model
     # one constructor call per new value: each record is a Python object the user will save
     return [model(**{field: v}, **extra) for v in values]
