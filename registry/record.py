@@ -248,8 +248,16 @@ class Record(metaclass=RecordMeta):
         for name in required:
             if d[name] is None:
                 raise ValidationError(f"{cls.__name__} requires '{name}', e.g. {cls.__name__}({name}=...)")
-        if cls._return_existing and not skip and "uid" not in kwargs and self._become_existing(kwargs):
-            return
+        if cls._return_existing and not skip and "uid" not in kwargs:
+            # Hot path of bulk construction: a fresh cached index that says "no such name" ends it here.
+            e = _EXISTING.get((id(_settings._instance), cls))
+            if (
+                e is None
+                or time.monotonic() - e.checked > 0.5
+                or e.table.version != e.version
+                or not (e.empty or (e.simple and e.index is not None and kwargs.get(cls._name_field) not in e.index))
+            ) and self._become_existing(kwargs):
+                return
         if d.get("uid") is None and cls._initial_uid.__func__ is not Record._initial_uid.__func__:
             d["uid"] = cls._initial_uid(kwargs)
 
@@ -1166,10 +1174,12 @@ class _ExistingIndex:
     """What ``_find_existing`` keeps per registry and instance: the snapshot it looked in, and
     once many lookups hit one table version, a value -> row dict over it."""
 
-    __slots__ = ("table", "version", "snap", "checked", "index", "empty", "lookups", "batch", "ids")
+    __slots__ = ("table", "version", "snap", "checked", "index", "empty", "lookups", "batch", "ids", "simple")
 
-    def __init__(self, table, snap, empty: bool):
+    def __init__(self, cls, table, snap, empty: bool):
         self.table, self.version, self.snap, self.empty = table, table.version, snap, empty
+        # the registry matches on its name field alone, so the index answers for the constructor
+        self.simple = cls._existing_match.__func__ is Record._existing_match.__func__
         self.checked = time.monotonic()
         self.index = self.batch = self.ids = None
         self.lookups = 0
@@ -1195,7 +1205,7 @@ def _find_existing(cls: type[Record], match: dict) -> Record | None:
         name = cls._schema_table()
         snap = inst.snapshot(name)
         if e is None or snap is not e.snap:
-            e = _EXISTING[key] = _ExistingIndex(inst.table(name), snap, snap.num_rows == 0)
+            e = _EXISTING[key] = _ExistingIndex(cls, inst.table(name), snap, snap.num_rows == 0)
         e.checked = now
     if e.empty:
         return None
