@@ -866,8 +866,16 @@ class Record(metaclass=RecordMeta):
 
         Examples
         --------
-        >>> other = ln.setup.init("other-instance")  # created, not made the default
-        >>> ln.ULabel.using("other-instance").count()
+        >>> here = ln.settings.instance.root
+        >>> ln.init("other-instance").name  # a second instance, made the default
+        'other-instance'
+        >>> ln.ULabel(name="over there").save().name
+        'over there'
+        >>> ln.init(here).root == here  # back to the first
+        True
+        >>> ln.ULabel.using("other-instance").to_list("name")
+        ['over there']
+        >>> ln.ULabel.filter(name="over there").count()
         0
         """
         return QuerySet.using(cls, instance, version=version, as_of=as_of)
