@@ -62,13 +62,18 @@ def main() -> None:
             setup=setup,
             note=f"{counts[label][0]} terms, {counts[label][2]} synonyms",
         )
-        if label == "CL":
-            rows = current.select("name", "ontology_id", "synonyms", "description").to_dicts()
+        rows = current.select("name", "ontology_id", "synonyms", "description").to_dicts()
 
-            def objects(rows=rows):
-                ln.save([bt.CellType(**{k: v for k, v in r.items() if v is not None}) for r in rows])
+        def objects(rows=rows, registry=registry):
+            ln.save([registry(**{k: v for k, v in r.items() if v is not None}) for r in rows])
 
-            bench.measure("ln.save(CellType objects) (CL, no parents)", current.height, objects, setup=setup)
+        bench.measure(
+            f"ln.save({registry.__name__} objects) ({label}, no parents)",
+            current.height,
+            objects,
+            setup=setup,
+            repeat=3 if label == "CL" else 1,
+        )
 
     # genes
     path = f"{tmp}/genes"
