@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import registry as ln
 from registry.errors import IntegrityError, InvalidArgument
@@ -179,3 +183,42 @@ def test_linking_a_record_deleted_elsewhere_is_refused(instance):
     with pytest.raises(IntegrityError, match="no longer exists"):
         artifact.ulabels.add(ln.ULabel(name="fresh").save())
     assert ln.sql("SELECT count(*) AS n FROM artifact_ulabels").to_pylist() == [{"n": 0}]
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_deletes_match_a_naive_model(notes, data):
+    """CASCADE over a random forest and SET_NULL from a deleted label, against a plain model."""
+    n = data.draw(st.integers(1, 10), label="n")
+    parents = [None] + [data.draw(st.none() | st.integers(0, i - 1)) for i in range(1, n)]
+    label_of = [data.draw(st.sampled_from([None, 0, 1])) for _ in range(n)]
+    kill = data.draw(st.sets(st.integers(0, n - 1), max_size=n), label="kill")
+    kill_label = data.draw(st.sampled_from([None, 0, 1]), label="kill_label")
+
+    notes.filter().delete()
+    tag = uuid.uuid4().hex[:8]
+    labels = [ln.ULabel(name=f"{tag}-{j}").save() for j in range(2)]
+    ids = []
+    for i in range(n):
+        parent = None if parents[i] is None else notes.get(ids[parents[i]])
+        label = None if label_of[i] is None else labels[label_of[i]]
+        ids.append(notes(text=str(i), parent=parent, label=label).save().id)
+
+    if kill:
+        notes.filter(id__in=[ids[i] for i in kill]).delete()
+    if kill_label is not None:
+        labels[kill_label].delete()
+
+    dead = set(kill)
+    for i in range(n):  # parents come before children: one pass finds every descendant
+        if parents[i] in dead:
+            dead.add(i)
+    left = {r.id: r for r in notes.filter().list()}
+    assert set(left) == {ids[i] for i in range(n) if i not in dead}
+    for i in range(n):
+        if i in dead:
+            continue
+        r = left[ids[i]]
+        want = None if label_of[i] is None or label_of[i] == kill_label else labels[label_of[i]].id
+        assert r.label_id == want
+        assert r.parent_id == (None if parents[i] is None else ids[parents[i]])
