@@ -353,3 +353,17 @@ def test_new_genes_get_the_default_organism(instance):
     assert [r.symbol for r in recs] == ["Trp53", "not-a-mouse-gene"]
     assert [r.organism_id for r in recs] == [mouse.id, mouse.id]
     assert recs[0].ensembl_gene_id.startswith("ENSMUSG")
+
+
+def test_without_the_ontology_package_the_shipped_cell_ontology_is_used(instance, monkeypatch):
+    def missing():
+        raise SourceNotAvailable("cellxgene-ontology-guide is not installed")
+
+    monkeypatch.setattr(loaders, "cxg_ontology_versions", missing)
+    spec = sources.resolve("CellType")
+    assert (spec.kind, spec.version) == ("shipped_cl", sources.SHIPPED_CL_VERSION)
+    with pytest.raises(SourceNotAvailable, match="pip install cellxgene-ontology-guide"):
+        sources.resolve("Disease")
+    shipped = sources.cell_ontology()
+    assert bt.CellType.import_source(source="cl", progress=False) == shipped.num_rows
+    assert bt.CellType.standardize(["T-cell"], mute=True) == ["T cell"]
