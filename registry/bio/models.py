@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from ..errors import DoesNotExist, InvalidArgument, shorten
+from ..errors import DoesNotExist, InvalidArgument, SourceNotAvailable, shorten
 from ..fields import Boolean, ForeignKey, Integer, ManyToMany, String, field_name
 from ..logging import logger
 from ..record import HasSynonyms, Record, class_only
@@ -55,6 +55,9 @@ class BioRecord(Record, HasSynonyms):
     # -- uids ---------------------------------------------------------------------------------
     @classmethod
     def _initial_uid(cls, values: dict) -> str | None:
+        key = key_for(cls.__name__, values, "", cls._ontology_id_field)
+        if key and (values.get(cls._ontology_id_field) or values.get("stable_id")):
+            return hash_uid(key, cls._uid_length)  # keyed by id: no organism needed (no query)
         organism = ""
         if "organism" in cls._fields:
             org = values.get("organism")
@@ -133,7 +136,7 @@ class BioRecord(Record, HasSynonyms):
         try:
             org = Organism._get_by_id(organism_id, instance).name if organism_id is not None else None
             spec = _sources.resolve(cls.__name__, org or _organism_name(cls, None, instance), source)
-        except Exception:  # noqa: BLE001 - no source installed: the registry-only behaviour
+        except SourceNotAvailable:  # no source installed: the registry-only behaviour
             return [None] * len(values)
         from .public import PublicReference
 
@@ -159,7 +162,7 @@ class BioRecord(Record, HasSynonyms):
             organism_id = dict(sc.restriction).get("organism")
             org = Organism._get_by_id(organism_id, sc.instance).name if organism_id is not None else None
             pub = cls.public(organism=org)
-        except Exception:  # noqa: BLE001 - no public source: nothing to add
+        except SourceNotAvailable:  # no public source: nothing to add
             return
         pub._report(unmatched, field, registry_hint=True)
 

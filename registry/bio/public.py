@@ -304,7 +304,8 @@ class PublicLookup:
         return list(self._keys)
 
     def dict(self) -> dict:
-        return {k: self.__getattr__(k) for k in list(self._keys)[:100000]}
+        """``{key: term}`` for every key (terms built on call)."""
+        return {k: self.__getattr__(k) for k in self._keys}
 
 
 # -- public-aware standardize ---------------------------------------------------------------------
