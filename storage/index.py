@@ -32,22 +32,36 @@ class HashIndex:
         self.rows = order.astype(np.int64)
         self.covered = len(series)
         self.dtype = series.dtype
-        self.extra = np.empty(0, np.int64)  # positions rewritten since the build: checked directly
+        # Copy-on-write commits are followed lazily, in build coordinates: ``gone`` are rows
+        # deleted since the build (later rows moved up), ``extra`` rows rewritten since (their
+        # values may have changed, so they are always compared directly).
+        self.gone = np.empty(0, np.int64)
+        self.extra = np.empty(0, np.int64)
+
+    def _to_build(self, cur: np.ndarray) -> np.ndarray:
+        """Current row positions -> build positions (skipping the deleted ones)."""
+        if not len(self.gone):
+            return cur
+        o = cur
+        while True:
+            nxt = cur + np.searchsorted(self.gone, o, side="right")
+            if np.array_equal(nxt, o):
+                return o
+            o = nxt
+
+    def _covered_now(self) -> int:
+        return self.covered - int(np.searchsorted(self.gone, self.covered))
 
     def remap(self, deleted: np.ndarray, rewritten: np.ndarray) -> None:
         """Follow a copy-on-write commit instead of rebuilding: rows at the sorted positions
-        ``deleted`` are gone (later rows move up), rows at ``rewritten`` (new positions) may
-        hold new values."""
+        ``deleted`` (of the previous snapshot) are gone and later rows moved up; rows at
+        ``rewritten`` (positions in the new snapshot) may hold new values."""
         if len(deleted):
-            keep = ~np.isin(self.rows, deleted)
-            self.hashes = self.hashes[keep]
-            rows = self.rows[keep]
-            self.rows = rows - np.searchsorted(deleted, rows)
-            extra = self.extra[~np.isin(self.extra, deleted)]
-            self.extra = extra - np.searchsorted(deleted, extra)
-            self.covered -= int(np.searchsorted(deleted, self.covered))
+            self.gone = np.union1d(self.gone, self._to_build(np.asarray(deleted, np.int64)))
         if len(rewritten):
-            self.extra = np.union1d(self.extra, rewritten[rewritten < self.covered])
+            r = np.asarray(rewritten, np.int64)
+            r = r[r < self._covered_now()]  # rows past the build are scanned anyway
+            self.extra = np.union1d(self.extra, self._to_build(r))
 
     def find(self, column: pa.ChunkedArray, value) -> np.ndarray:
         """Row positions where ``column == value`` (``column`` is the current, possibly longer, column)."""
@@ -57,25 +71,31 @@ class HashIndex:
         candidates = self.rows[lo:hi]
         if len(self.extra):
             candidates = np.union1d(candidates, self.extra)
+        if len(self.gone) and len(candidates):
+            candidates = candidates[~np.isin(candidates, self.gone)]
+            candidates = candidates - np.searchsorted(self.gone, candidates)
         if 0 < len(candidates) <= 32:
             # Scalar access is O(log chunks); take() on a chunked column concatenates every chunk.
             candidates = candidates[np.fromiter((column[int(p)].as_py() == value for p in candidates), bool)]
         elif len(candidates):
             taken = column.take(pa.array(candidates))
             candidates = candidates[pc.fill_null(pc.equal(taken, value), False).to_numpy(zero_copy_only=False)]
-        tail = len(column) - self.covered
+        covered = self._covered_now()
+        tail = len(column) - covered
         if tail > 0:
-            rest = column.slice(self.covered)
-            hit = np.flatnonzero(_mask(pc.equal(rest, value))) + self.covered
+            rest = column.slice(covered)
+            hit = np.flatnonzero(_mask(pc.equal(rest, value))) + covered
             candidates = np.concatenate([candidates, hit])
         return np.sort(candidates)
 
     def stale(self, n_rows: int) -> bool:
-        """True when appended rows (scanned linearly) outgrow a tenth of the indexed ones."""
+        """True when appended rows (scanned linearly) outgrow a tenth of the indexed ones, or
+        rows followed lazily outgrow a hundredth."""
+        covered = self._covered_now()
         return (
-            n_rows < self.covered
-            or n_rows - self.covered > max(1000, self.covered // 10)
-            or len(self.extra) > max(1000, self.covered // 100)
+            n_rows < covered
+            or n_rows - covered > max(1000, covered // 10)
+            or len(self.extra) + len(self.gone) > max(1000, self.covered // 100)
         )
 
 

@@ -378,7 +378,9 @@ class Instance:
         state = {"tables": dict(self._state.get("tables", {}))}
         for name, (version, next_id) in updates.items():
             state["tables"][name] = {"version": version, "next_id": next_id}
-        dlog.atomic_replace(self.root / "state.json", json.dumps(state).encode())
+        # A hint, written after the commit point: renamed atomically but not fsynced (after a
+        # power loss it may lag the log, which readers tolerate; it can never lead it).
+        dlog.atomic_replace(self.root / "state.json", json.dumps(state).encode(), durable=False)
         self._read_state()
 
 
@@ -419,10 +421,8 @@ class Transaction:
         ids = np.unique(np.asarray(ids if isinstance(ids, np.ndarray) else list(ids), dtype=np.int64))
         if not len(ids):
             return 0
-        from .table import int_values
-
         stage = self._stage(name)
-        ids = ids[np.isin(ids, int_values(stage.snapshot().column("id")))]
+        ids = ids[np.isin(ids, stage.state.ids(stage.spec.schema))]
         if len(ids):
             stage.apply(None, None, ids)
         return int(len(ids))

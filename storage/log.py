@@ -49,7 +49,7 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_durable(path: Path, data: bytes) -> None:
+def write_durable(path: Path, data: bytes, durable: bool = True) -> None:
     """Write ``data`` to a new file ``path`` and fsync it (the caller publishes and fsyncs the dir)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
     try:
@@ -57,21 +57,24 @@ def write_durable(path: Path, data: bytes) -> None:
         while view:
             n = os.write(fd, view)
             view = view[n:]
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
     finally:
         os.close(fd)
 
 
-def atomic_replace(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` durably (temp file, fsync, rename, fsync of the directory)."""
+def atomic_replace(path: Path, data: bytes, durable: bool = True) -> None:
+    """Replace ``path`` with ``data`` atomically (temp file, rename); ``durable``: with fsyncs of
+    the file and the directory."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        write_durable(tmp, data)
+        write_durable(tmp, data, durable)
         os.replace(tmp, path)
     except BaseException:
         _unlink_quietly(tmp)
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
 
 
 def _unlink_quietly(path: Path) -> None:

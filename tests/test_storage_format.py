@@ -280,3 +280,65 @@ def test_table_matches_a_plain_model_for_every_reader(tmp_path_factory, monkeypa
     assert list(zip(df["id"].to_list(), df["size"].to_list(), strict=True)) == expected
     versions, _ = list_log(inst.table("thing").path)
     assert versions == list(range(len(versions)))
+
+
+def test_hash_indexes_follow_updates_and_deletes_without_rebuilding(tmp_path, monkeypatch):
+    import storage.index
+    from storage.table import INDEX_MIN_ROWS
+
+    inst = _open(tmp_path / "i")
+    n = INDEX_MIN_ROWS + 5000
+    inst.commit("thing", inserts=pa.table({"name": [f"n{i}" for i in range(n)]}))
+    assert inst.find("thing", "name", "n100").column("id").to_pylist() == [101]  # builds the indexes
+    assert inst.find("thing", "uid", "no such uid").num_rows == 0
+    builds = []
+    real = storage.index.HashIndex.__init__
+    monkeypatch.setattr(storage.index.HashIndex, "__init__", lambda self, col: builds.append(1) or real(self, col))
+    snap = inst.snapshot("thing")
+    row = snap.slice(20_000, 1).set_column(2, "name", pa.array(["renamed"]))
+    inst.commit("thing", updates=row)  # id 20001: n20000 -> renamed
+    inst.delete_rows("thing", [5, 17_000, n])  # rows before and after it move up
+    inst.commit("thing", inserts=pa.table({"name": ["tail"]}))
+    assert inst.find("thing", "name", "renamed").column("id").to_pylist() == [20_001]
+    assert inst.find("thing", "name", "n20000").num_rows == 0
+    assert inst.find("thing", "name", "n4").num_rows == 0  # id 5 deleted
+    assert inst.find("thing", "name", "tail").column("id").to_pylist() == [n + 1]
+    rng = np.random.default_rng(1)
+    for i in rng.integers(0, n - 1, 200).tolist():
+        expected = [] if i in (4, 16_999, 20_000) else [i + 1]
+        assert inst.find("thing", "name", f"n{i}").column("id").to_pylist() == expected
+    assert not builds  # followed, not rebuilt
+    assert inst.find("thing", "id", 20_001).column("name").to_pylist() == ["renamed"]
+    assert inst.find("thing", "id", 5).num_rows == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(0, 30), min_size=1, max_size=60),
+    st.lists(
+        st.tuples(st.sampled_from(["delete", "rewrite", "append"]), st.lists(st.integers(0, 10_000), max_size=4)),
+        max_size=10,
+    ),
+)
+def test_hash_index_followed_lazily_agrees_with_a_scan(values, steps):
+    from storage.index import HashIndex, scan
+
+    col = list(values)
+    index = HashIndex(pa.chunked_array([pa.array(col, pa.int64())]))
+    for op, picks in steps:
+        if op == "append":
+            col += [p % 31 for p in picks]
+            continue
+        if not col:
+            continue
+        pos = sorted({p % len(col) for p in picks})
+        if op == "delete":
+            col = [v for i, v in enumerate(col) if i not in set(pos)]
+            index.remap(np.array(pos, np.int64), np.empty(0, np.int64))
+        else:
+            for p in pos:
+                col[p] = (col[p] * 7 + 3) % 31
+            index.remap(np.empty(0, np.int64), np.array(pos, np.int64))
+    arr = pa.chunked_array([pa.array(col, pa.int64())])
+    for v in range(31):
+        assert index.find(arr, v).tolist() == scan(arr, v).tolist()
