@@ -19,12 +19,14 @@ from .setup import connect
 from .sql_api import attach, sql
 
 
-def init(path, name: str | None = None):
+def init(path, name: str | None = None, storage_options: dict | None = None):
     """Create or open the instance in directory ``path`` and make it the default.
 
-    The current user (``$REGISTRY_USER`` or the OS login) is created on first open.
+    ``path`` may be an object-store URL (``s3://bucket/prefix``, ``gs://``, ``az://``); credentials
+    come from ``storage_options`` or the environment. The current user (``$REGISTRY_USER`` or the
+    OS login) is created on first open.
     """
-    return settings.init(path, name=name)
+    return settings.init(path, name=name, storage_options=storage_options)
 
 
 def __getattr__(name):

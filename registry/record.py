@@ -1365,12 +1365,17 @@ def save(records: Iterable[Record] | Record, ignore_conflicts: bool = False, bat
         raise InvalidArgument("cannot save records of different instances in one ln.save() call; save them separately")
     inst = next(iter(by_root.values()))
     _check_writable(inst)
+    from storage.remote import retrying
+
     with paused_gc(len(records)):
-        finish = []
-        # One transaction: every registry's rows become visible together, or none do.
-        with _storage_errors(), inst.transaction() as tx:
-            for cls in order:
-                finish.append(_save_group(cls, groups[cls], inst, tx))
+        # One transaction: every registry's rows become visible together, or none do. On object
+        # storage a writer that lost the race for the commit runs it again on fresh state.
+        for attempt in retrying(inst):
+            with attempt:
+                finish = []
+                with _storage_errors(), inst.transaction() as tx:
+                    for cls in order:
+                        finish.append(_save_group(cls, groups[cls], inst, tx))
         for f in finish:
             f()
 

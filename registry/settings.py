@@ -91,10 +91,16 @@ class Settings:
             self.init(default_dir())
         return self._instance  # type: ignore[return-value]
 
-    def init(self, path: str | os.PathLike, name: str | None = None) -> Instance:
-        inst = Instance.open(path)
+    def init(self, path: str | os.PathLike, name: str | None = None, storage_options: dict | None = None) -> Instance:
+        from storage.remote import RemoteInstance, is_url
+
+        if is_url(path):  # s3://, gs://, az://: the bucket is the instance, a local mirror serves reads
+            inst = RemoteInstance.open_url(path, storage_options=storage_options)
+        else:
+            inst = Instance.open(path)
         self._instance = inst
-        self._remember(name or inst.name, inst.root)
+        if not is_url(path):
+            self._remember(name or inst.name, inst.root)
         self.user_id(inst)
         return inst
 
