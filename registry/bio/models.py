@@ -9,6 +9,8 @@ bionty's deterministic hashes, set at construction (``uids.py``).
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import polars as pl
 import pyarrow as pa
@@ -81,11 +83,10 @@ class BioRecord(Record, HasSynonyms):
         >>> bt.CellType.public().validate(["T cell", "T-cell"])  # doctest: +SKIP
         array([ True, False])
         """
-        from .public import PublicReference
 
         inst = cls._resolve_instance(None)
         spec = cls._source_spec(organism, source)
-        return PublicReference(cls, spec, _sources.frame(spec, inst))
+        return _public_reference(cls, spec, inst)
 
     @class_only
     def from_source(cls, *, organism=None, source=None, mute: bool = False, **kwargs):
@@ -138,9 +139,8 @@ class BioRecord(Record, HasSynonyms):
             spec = _sources.resolve(cls.__name__, org or _organism_name(cls, None, instance), source)
         except SourceNotAvailable:  # no source installed: the registry-only behaviour
             return [None] * len(values)
-        from .public import PublicReference
 
-        pub = PublicReference(cls, spec, _sources.frame(spec, instance))
+        pub = _public_reference(cls, spec, instance)
         rows = pub._rows_for(values, field)
         if not (rows >= 0).any():
             return [None] * len(values)
@@ -246,6 +246,22 @@ class BioRecord(Record, HasSynonyms):
         )
 
     standardize.func.__doc__ += "\n" + _registry_doc("standardize")
+
+
+_PUBLIC: dict = {}
+
+
+def _public_reference(cls, spec, instance):
+    """The PublicReference of ``spec``, kept while its parsed frame is the same object, so its
+    matching indexes are built once per process, not once per call."""
+    from .public import PublicReference
+
+    frame = _sources.frame(spec, instance)
+    key = (cls.__name__, spec)
+    hit = _PUBLIC.get(key)
+    if hit is None or hit._all is not frame:
+        hit = _PUBLIC[key] = PublicReference(cls, spec, frame)
+    return hit
 
 
 def _report_id_spellings(cls, values: list, sc) -> None:
@@ -372,8 +388,9 @@ class Source(Record):
     def _resolve_instance(cls, instance=None):
         inst = super()._resolve_instance(instance)
         key = id(inst)
-        if cls._seeded.get(key) is not inst and not inst.read_only:
-            cls._seeded[key] = inst
+        seen = cls._seeded.get(key)
+        if (seen is None or seen() is not inst) and not inst.read_only:
+            cls._seeded[key] = weakref.ref(inst)  # weak: a closed instance's snapshots can be freed
             _seed_sources(inst)
         return inst
 
