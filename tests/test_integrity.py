@@ -222,3 +222,23 @@ def test_deletes_match_a_naive_model(notes, data):
         want = None if label_of[i] is None or label_of[i] == kill_label else labels[label_of[i]].id
         assert r.label_id == want
         assert r.parent_id == (None if parents[i] is None else ids[parents[i]])
+
+
+def test_a_failure_midway_through_a_cascade_deletes_nothing(instance, monkeypatch):
+    """Fault injection: the cascade's tables are staged, then the link step fails; nothing lands."""
+    import registry.integrity as integrity
+
+    transform = ln.Transform(key="pipeline").save()
+    runs = [ln.Run(transform=transform).save() for _ in range(3)]
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("injected fault after the deletes were staged")
+
+    monkeypatch.setattr(integrity, "delete_links", fail)
+    with pytest.raises(RuntimeError, match="injected"):
+        transform.delete()
+    monkeypatch.undo()
+    assert ln.Transform.filter(key="pipeline").count() == 1
+    assert sorted(r.id for r in ln.Run.filter().list()) == sorted(r.id for r in runs)
+    ln.Transform.get(key="pipeline").delete()  # and the instance still works
+    assert ln.Run.filter().count() == 0
