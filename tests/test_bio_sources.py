@@ -367,3 +367,16 @@ def test_without_the_ontology_package_the_shipped_cell_ontology_is_used(instance
     shipped = sources.cell_ontology()
     assert bt.CellType.import_source(source="cl", progress=False) == shipped.num_rows
     assert bt.CellType.standardize(["T-cell"], mute=True) == ["T cell"]
+
+
+def test_ids_in_another_spelling_find_saved_records_and_are_reported_by_inspect(instance, caplog):
+    bt.CellType.from_source(name="T cell").save()
+    saved = bt.CellType.get(name="T cell")
+    recs = bt.CellType.from_values(["CL_0000084", "cl:0000236"], field="ontology_id", mute=True)
+    assert recs[0].id == saved.id  # not a second T cell (same uid) built from the source
+    assert recs[1].name == "B cell" and recs[1].id is None
+    ln.save(recs)
+    assert bt.CellType.filter().count() == 2
+    with caplog.at_level(logging.INFO):
+        bt.CellType.inspect(["CL_0000084"], field="ontology_id")
+    assert "'CL_0000084' → 'CL:0000084' ('T cell')" in caplog.text

@@ -148,7 +148,17 @@ class BioRecord(Record, HasSynonyms):
         org_id = organism_id
         if org_id is None and "organism" in cls._fields and spec.organism != "all":
             org_id = _organism_record(spec.organism, instance).id
-        return pub._build_records(rows, source_id=src.id, organism_id=org_id)
+        recs = pub._build_records(rows, source_id=src.id, organism_id=org_id)
+        # a term the registry already holds (reached through another id spelling or a synonym
+        # the registry lacks) is returned as the saved record, never built twice
+        key = cls._ontology_id_field
+        wanted = pl.Series([getattr(r, key) if r is not None else None for r in recs], dtype=pl.String)
+        snap = cls._snapshot_pl(instance).select("id", key).filter(pl.col(key).is_in(wanted.drop_nulls().implode()))
+        if snap.height:
+            saved = dict(zip(snap.get_column(key).to_list(), snap.get_column("id").to_list(), strict=True))
+            found = {k: cls._get_by_id(i, instance) for k, i in saved.items()}
+            recs = [found.get(getattr(r, key), r) if r is not None else None for r in recs]
+        return recs
 
     @classmethod
     def _inspect_public(cls, result, field: str, sc) -> None:
