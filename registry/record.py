@@ -1591,7 +1591,9 @@ def delete_records(cls, ids: np.ndarray, inst: Instance, tx) -> int:
     """Stage the delete of ``cls`` records ``ids`` in ``tx``, following each ForeignKey's ``on_delete``
     (PROTECT refuses with ``IntegrityError``; CASCADE and SET_NULL change the other tables in the
     same transaction) and removing their link rows. Returns how many ``cls`` rows were deleted."""
-    cls._ensure_tables(inst)
+    for model in list(REGISTRIES.values()):  # a registry declared after the first query has no table yet
+        if not model.__dict__.get("_abstract"):
+            model._ensure_tables(inst)
     plan = plan_delete(cls, ids, REGISTRIES, tx.snapshot)
     return apply_delete(plan, REGISTRIES, inst, tx).get(cls, 0)
 

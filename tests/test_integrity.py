@@ -242,3 +242,27 @@ def test_a_failure_midway_through_a_cascade_deletes_nothing(instance, monkeypatc
     assert sorted(r.id for r in ln.Run.filter().list()) == sorted(r.id for r in runs)
     ln.Transform.get(key="pipeline").delete()  # and the instance still works
     assert ln.Run.filter().count() == 0
+
+
+def test_a_registry_declared_after_first_use_is_seen_by_deletes(instance):
+    label = ln.ULabel(name="early").save()  # the instance has registered its tables by now
+    before = dict(REGISTRIES)
+    try:
+
+        class IntegrityLateNote(Record):
+            text = String()
+            label = ForeignKey("ULabel", related_name="integrity_late_notes")
+
+        _SCHEMA_CACHE.clear()
+        label.delete()  # PROTECT from a registry the instance had not seen: no rows, so allowed
+        assert ln.ULabel.filter(name="early").count() == 0
+        other = ln.ULabel(name="later").save()
+        IntegrityLateNote(text="x", label=other).save()
+        with pytest.raises(IntegrityError, match="IntegrityLateNote.label"):
+            other.delete()
+    finally:
+        for name in set(REGISTRIES) - set(before):
+            REGISTRIES.pop(name)
+        if "integrity_late_notes" in ln.ULabel.__dict__:
+            delattr(ln.ULabel, "integrity_late_notes")
+        _SCHEMA_CACHE.clear()
