@@ -380,3 +380,15 @@ def test_ids_in_another_spelling_find_saved_records_and_are_reported_by_inspect(
     with caplog.at_level(logging.INFO):
         bt.CellType.inspect(["CL_0000084"], field="ontology_id")
     assert "'CL_0000084' → 'CL:0000084' ('T cell')" in caplog.text
+
+
+@given(
+    st.from_regex(r"[A-Za-z][A-Za-z0-9]{0,8}", fullmatch=True),
+    st.from_regex(r"[0-9]{1,9}", fullmatch=True),
+)
+def test_every_id_spelling_normalizes_to_prefix_colon_local(prefix, local):
+    canonical = f"{prefix}:{local}"
+    spellings = [canonical, f"{prefix}_{local}", f"http://purl.obolibrary.org/obo/{prefix}_{local}", f" {canonical} "]
+    assert bt.normalize_ids(pl.Series(spellings)).to_list() == [canonical] * 4
+    # text that is not an id is left alone
+    assert bt.normalize_ids(pl.Series([f"{prefix} {local}"])).to_list() == [f"{prefix} {local}"]
