@@ -48,7 +48,9 @@ def build(root: Path, n: int) -> tuple[Path, Path]:
     ln.init(root / "inst")
     names = [f"cell type {i}" for i in range(3000)]
     ln.save([bt.CellType(name=x, synonyms=f"ct{i}|CT-{i}", ontology_id=f"CL:{i:07d}") for i, x in enumerate(names)])
-    pool = names + [x.upper() for x in names[:300]] + [f"ct{i}" for i in range(300)] + [f"unknown {i}" for i in range(100)]
+    pool = (
+        names + [x.upper() for x in names[:300]] + [f"ct{i}" for i in range(300)] + [f"unknown {i}" for i in range(100)]
+    )
     rng = np.random.default_rng(0)
     col = pl.Series("cell_type", pool).gather(pl.Series(rng.integers(0, len(pool), n)))
     df = pl.DataFrame({"cell_type": col, "x": rng.random(n)})

@@ -233,6 +233,14 @@ def test_pandas_replace_matches_a_python_map(values, mapper):
         assert [None if pd.isna(v) else v for v in out] == expected
 
 
+def test_pandas_frames_with_integer_column_labels(inst):
+    df = pd.DataFrame({0: ["T-cell", "B cell"], 1: [1, 2]})
+    c = ln.curators.DataFrameCurator(df, columns={"0": bt.CellType.name})
+    assert tiers(c, "0") == {"T-cell": "synonym", "B cell": "validated"}
+    out = c.standardize("0")
+    assert out[0].tolist() == ["T cell", "B cell"] and df[0].tolist() == ["T-cell", "B cell"]
+
+
 def test_fields_given_as_strings_and_non_name_fields(inst):
     df = pd.DataFrame({"ct_id": ["CL:0000084", "cl:0000236", "CL:9999999"], "gene": ["CD3E", "cd19", "FOO"]})
     c = ln.curators.DataFrameCurator(df, columns={"ct_id": "bt.CellType.ontology_id", "gene": "Gene"})

@@ -265,20 +265,31 @@ class PandasDataset(Dataset):
     def __init__(self, data):
         self.data = data
 
+    def _label(self, key: str):
+        """The frame's own column label for ``key`` (labels may be ints; keys are their text)."""
+        if key in self.data.columns:
+            return key
+        return next(c for c in self.data.columns if str(c) == key)
+
     def columns(self) -> list[str]:
         return [str(c) for c in self.data.columns]
 
     def column_counts(self, keys, progress=None):
-        return {k: pandas_counts(self.data[k]) for k in keys}
+        return {k: pandas_counts(self.data[self._label(k)]) for k in keys}
 
     def replaced(self, mappers):
-        cols = {k: pandas_replaced(self.data[k], m) for k, m in mappers.items() if m}
-        return self.data.assign(**cols) if cols else self.data.copy()
+        out = self.data.copy(deep=False)
+        for k, m in mappers.items():
+            if m:
+                label = self._label(k)
+                out[label] = pandas_replaced(self.data[label], m)
+        return out
 
     def replace_inplace(self, mappers) -> None:
         for k, m in mappers.items():
             if m:
-                self.data[k] = pandas_replaced(self.data[k], m)
+                label = self._label(k)
+                self.data[label] = pandas_replaced(self.data[label], m)
 
     @property
     def result(self):
