@@ -35,7 +35,7 @@ from .errors import InvalidArgument
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame
 
-__all__ = ["validate", "standardize", "inspect", "Plan", "plan"]
+__all__ = ["validate", "standardize", "inspect", "read_delta", "Plan", "plan"]
 
 
 # -- the driver side: one picklable plan per call ------------------------------------------------
@@ -338,3 +338,71 @@ def _to_arrow(df) -> pa.Table:
     if to_arrow is not None:
         return to_arrow()
     return pa.Table.from_pandas(df.toPandas(), preserve_index=False)  # pragma: no cover
+
+
+# -- reading a registry's Delta table from a bucket ---------------------------------------------
+def read_delta(spark, table_url: str, storage_options: dict | None = None):
+    """A Spark DataFrame of the Delta table at ``table_url`` (e.g. ``s3://bucket/prefix/tables/ulabel``).
+
+    Spark's own Delta reader needs the delta-spark and hadoop-aws jars (a download); this reads
+    the Parquet files listed by the table's current Delta snapshot (``deltalake``), one Spark
+    partition per file, fetched on the executors through the same object-store layer the
+    instance uses. The files of a snapshot hold exactly the live rows (copy-on-write), so the
+    result has exactly the registry's rows.
+    """
+    from deltalake import DeltaTable
+    from pyspark.sql.datasource import DataSource, DataSourceReader, InputPartition
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    url = table_url.rstrip("/")
+    opts = dict(storage_options or {})
+    dt = DeltaTable(url, storage_options=_delta_options(opts) or None)
+    # keys relative to the table (file_uris are absolute URLs under it)
+    files = [f[len(url) + 1 :] if f.startswith(url + "/") else f for f in dt.file_uris()]
+    arrow_schema = pa.schema(dt.schema().to_arrow())
+    arrow_schema = pa.schema([f.with_type(pa.string()) if f.type == pa.large_string() else f for f in arrow_schema])
+    spark_schema = from_arrow_schema(arrow_schema)
+
+    class _Reader(DataSourceReader):
+        def partitions(self):
+            return [InputPartition(i) for i in range(len(files))]
+
+        def read(self, partition):
+            import pyarrow.parquet as pq
+
+            from storage.remote import ObjectStore
+
+            store = ObjectStore(url, opts)
+            data = store.get(files[partition.value])
+            t = pq.read_table(pa.BufferReader(data)).select(arrow_schema.names).cast(arrow_schema)
+            yield from t.to_batches()
+
+    class _Source(DataSource):
+        @classmethod
+        def name(cls):
+            return "registry_delta"
+
+        def schema(self):
+            return spark_schema
+
+        def reader(self, schema):
+            return _Reader()
+
+    spark.dataSource.register(_Source)
+    if not files:
+        return spark.createDataFrame([], spark_schema)
+    return spark.read.format("registry_delta").load()
+
+
+def _delta_options(opts: dict) -> dict:
+    """obstore-style options (``aws_endpoint``) as deltalake's (``AWS_ENDPOINT_URL``), env as fallback."""
+    import os
+
+    out = {k.upper(): str(v) for k, v in opts.items()}
+    if "AWS_ENDPOINT" in out:
+        out["AWS_ENDPOINT_URL"] = out.pop("AWS_ENDPOINT")
+    endpoint = out.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint and endpoint.startswith("http://"):
+        out.setdefault("AWS_ALLOW_HTTP", "true")
+        out.setdefault("AWS_ENDPOINT_URL", endpoint)
+    return out

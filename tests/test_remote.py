@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import threading
 
 import pytest
 
@@ -22,44 +21,12 @@ BUCKET = "lab-bucket"
 
 
 @pytest.fixture(scope="module")
-def s3(tmp_path_factory):
+def s3():
     """moto's threaded S3 server on the loopback address; env credentials point at it."""
-    import boto3
-    from moto.s3.responses import S3Response
+    from s3server import serve
 
-    # Real S3 decides a conditional put atomically; moto checks and then stores, so two
-    # requests at once could both pass the check. Serialise moto's object puts to give the
-    # test server S3's semantics (the writers are not involved in this lock).
-    original = S3Response.put_object
-    lock = threading.Lock()
-
-    def put_object(self, *args, **kwargs):
-        with lock:
-            return original(self, *args, **kwargs)
-
-    S3Response.put_object = put_object
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    env = {
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": endpoint,
-    }
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=BUCKET)
-    yield {"endpoint": endpoint, "env": env}
-    server.stop()
-    S3Response.put_object = original
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with serve(BUCKET) as info:
+        yield info
 
 
 @pytest.fixture
@@ -189,3 +156,30 @@ def _run_writers(s3, tmp_path, writers: int, n: int, shared: int) -> None:
         f"\n{writers} writers, {len(acked)} own + {shared} shared rows, {conflicts} commit conflicts retried, "
         f"{refused} shared saves refused by the unique check"
     )
+
+
+def test_polars_and_duckdb_read_the_registry_from_the_bucket(s3, mirror):
+    import duckdb
+    import polars as pl
+    from deltalake import DeltaTable
+
+    import registry as ln
+
+    url = f"s3://{BUCKET}/readers"
+    ln.init(url)
+    ln.save([ln.ULabel(name=f"r{i}") for i in range(30)])
+    ln.ULabel.get(name="r3").delete()
+    lab = ln.ULabel.get(name="r4")
+    lab.description = "changed"
+    lab.save()
+    want = ln.ULabel.filter().to_polars().select("id", "uid", "name", "description").sort("id")
+    assert want.height == 29
+
+    opts = {"AWS_ENDPOINT_URL": s3["endpoint"], "AWS_ALLOW_HTTP": "true"}
+    got = pl.read_delta(f"{url}/tables/ulabel", storage_options=opts)
+    assert got.select(want.columns).sort("id").equals(want)
+    # DuckDB scans the Delta snapshot's Arrow dataset (no extension download needed)
+    con = duckdb.connect()
+    con.register("ulabel", DeltaTable(f"{url}/tables/ulabel", storage_options=opts).to_pyarrow_dataset())
+    rows = con.sql("SELECT id, uid, name, description FROM ulabel ORDER BY id").pl()
+    assert rows.equals(want)

@@ -129,3 +129,30 @@ def test_errors_are_typed(spark, cl):
         rs.standardize(df, "cell_type", bt.CellType.name, keep=False)
     # a name plus registry= resolves like the field object
     assert rs.plan("name", registry=bt.CellType).label == rs.plan(bt.CellType.name).label == "CellType.name"
+
+
+def test_spark_reads_a_registry_from_the_bucket(spark, tmp_path, monkeypatch):
+    """Spark reads the Delta table of an instance on S3 (moto's server) and gets exactly its rows."""
+    pytest.importorskip("obstore")
+    pytest.importorskip("moto")
+    import polars as pl
+    from s3server import serve
+
+    with serve("spark-bucket") as info:
+        monkeypatch.setenv("REGISTRY_CACHE", str(tmp_path / "cache"))
+        url = "s3://spark-bucket/reg"
+        ln.init(url)
+        ln.save([ln.ULabel(name=f"s{i}") for i in range(40)])
+        ln.ULabel.get(name="s7").delete()
+        want = ln.ULabel.filter().to_polars().select("id", "uid", "name").sort("id")
+        # the executors get the credentials as options (the JVM started before this server did)
+        opts = {
+            "aws_endpoint": info["endpoint"],
+            "aws_access_key_id": "test",
+            "aws_secret_access_key": "test",
+            "aws_region": "us-east-1",
+        }
+        df = rs.read_delta(spark, f"{url}/tables/ulabel", storage_options=opts)
+        got = pl.from_arrow(rs._to_arrow(df.select("id", "uid", "name"))).sort("id")
+        assert want.height == 39
+        assert got.equals(want)
