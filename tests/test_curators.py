@@ -327,3 +327,24 @@ def test_anndata_file_is_read_backed_and_written_without_loading_x(inst):
     assert list(b.var_names)[2] == "ENSG00000177455"
     with pytest.raises(InvalidArgument, match="reserved"):
         ln.curators.AnnDataCurator(path, obs={"var_index": ln.ULabel.name})
+
+
+@pytest.mark.slow
+def test_ten_million_values_in_one_parquet_file(tmp_path):
+    """10^7 rows from 3,700 labels: counts and tiers are exact (speed is in benchmarks/)."""
+    ln.init(tmp_path / "big")
+    names = [f"cell type {i}" for i in range(3000)]
+    ln.save([bt.CellType(name=x, synonyms=f"ct{i}", ontology_id=f"CL:{i:07d}") for i, x in enumerate(names)])
+    pool = names + [x.upper() for x in names[:300]] + [f"ct{i}" for i in range(300)] + [f"zz {i}" for i in range(100)]
+    rng = np.random.default_rng(7)
+    idx = rng.integers(0, len(pool), 10_000_000)
+    path = tmp_path / "big.parquet"
+    pl.DataFrame({"cell_type": pl.Series(pool).gather(pl.Series(idx))}).write_parquet(path, row_group_size=1_000_000)
+    c = ln.curators.DataFrameCurator(path, columns={"cell_type": bt.CellType.name})
+    assert c.validate() is False
+    r = c.reports["cell_type"]
+    counts = np.bincount(idx, minlength=len(pool))
+    got = dict(zip(r.table["value"].to_list(), r.table["count"].to_list(), strict=True))
+    assert got == {v: int(k) for v, k in zip(pool, counts, strict=True) if k}
+    assert (r.count("validated"), r.count("case"), r.count("synonym"), r.count("new")) == (3000, 300, 300, 100)
+    assert r.rows("case", "synonym") == int(counts[3000:3600].sum())
