@@ -7,20 +7,19 @@ writes nothing; a failure before the publication deletes the staged files.
 
 from __future__ import annotations
 
+import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
-import json
-from dataclasses import replace
-from pathlib import Path
 
 from . import faults
-from .errors import CommitFailed
 from . import log as dlog
+from .errors import CommitFailed
 from .table import (
     FILE_ROWS,
     Change,
@@ -125,7 +124,6 @@ class Stage:
         """Check and stage one batch; data files are written (and fsynced) now, published later."""
         spec = self.spec
         schema = spec.schema
-        snapshot = self.snapshot()
         next_id = self.state.next_id
         parts: list[pa.Table] = []
         new_ids = np.empty(0, dtype=np.int64)
@@ -262,7 +260,9 @@ class Stage:
                 self.state, version=self.base.version + 1, files=tuple(out_f), parts=tuple(out_p), _snap=[], _ids=[]
             )
             # the same rows in the same order: caches and indexes stay valid
-            self.change = None if self.commits else Change(self.base.version, self.state.version, None, np.empty(0, np.int64))
+            self.change = (
+                None if self.commits else Change(self.base.version, self.state.version, None, np.empty(0, np.int64))
+            )
             self.commits += 1
 
     def _migrate(self) -> None:

@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from . import log as dlog
 from .errors import CorruptInstance, LockTimeout
@@ -79,7 +78,9 @@ def check(root, repair: bool = False, specs: Iterable[TableSpec] | None = None) 
             if repair:
                 report.repaired += inst._recover()
             else:
-                report.problems.append("a multi-table transaction was interrupted (journal.json): it is rolled forward on repair")
+                report.problems.append(
+                    "a multi-table transaction was interrupted (journal.json): it is rolled forward on repair"
+                )
         state = _read_state(root, report)
         tables_dir = root / "tables"
         names = sorted(p.name for p in tables_dir.iterdir() if p.is_dir()) if tables_dir.is_dir() else []
@@ -131,7 +132,9 @@ def _check_table(root: Path, name: str, spec: TableSpec | None, recorded: dict |
     for v in range(start, versions[-1] + 1):
         f = path / dlog.LOG / dlog.entry_name(v)
         if not f.exists():
-            report.problems.append(f"{name}: log entry version {v} is missing ({_rel(root, f)}); the table cannot be read past it")
+            report.problems.append(
+                f"{name}: log entry version {v} is missing ({_rel(root, f)}); the table cannot be read past it"
+            )
             return None
         try:
             dlog.parse_entry(root, name, f, v)

@@ -171,8 +171,11 @@ class Instance:
                 raise ValueError("a version number needs the table it belongs to")
             t = self.table(table)
             versions, _ = dlog.list_log(t.path)
-            if isinstance(version, bool) or not isinstance(version, (int, np.integer)) or not versions or not (
-                0 <= int(version) <= versions[-1]
+            if (
+                isinstance(version, bool)
+                or not isinstance(version, (int, np.integer))
+                or not versions
+                or not (0 <= int(version) <= versions[-1])
             ):
                 newest = versions[-1] if versions else -1
                 raise ValueError(f"table '{table}' has versions 0 to {newest}; there is no version {version!r}")
@@ -447,12 +450,14 @@ class Transaction:
                 raise CommitFailed(root, stage.spec.name, e) from None
             if not landed:
                 raise CorruptInstance(
-                    root, stage.spec.name, stage.state.version, None, "another writer committed this version without the lock"
+                    root,
+                    stage.spec.name,
+                    stage.state.version,
+                    None,
+                    "another writer committed this version without the lock",
                 )
         else:
-            tables = [
-                {"table": s.spec.name, "version": s.state.version, "entry": data.decode()} for s, data in entries
-            ]
+            tables = [{"table": s.spec.name, "version": s.state.version, "entry": data.decode()} for s, data in entries]
             body = json.dumps(tables, sort_keys=True).encode()
             journal = {"tables": tables, "sha256": hashlib.sha256(body).hexdigest()}
             try:
@@ -548,14 +553,16 @@ def _best_effort(what: str, fn) -> None:
     try:
         fn()
     except Exception as e:  # noqa: BLE001 - after the commit point nothing may turn a landed write into an error
-        warnings.warn(f"{what} failed after the commit landed ({type(e).__name__}: {e}); the commit stands", StorageWarning, stacklevel=3)
+        warnings.warn(
+            f"{what} failed after the commit landed ({type(e).__name__}: {e}); the commit stands",
+            StorageWarning,
+            stacklevel=3,
+        )
 
 
 def _check_path(path) -> Path:
     if path is None or (isinstance(path, str) and not path.strip()):
-        raise InvalidInstancePath(
-            f"an instance needs a directory path, got {path!r}; e.g. registry.init('./mydata')"
-        )
+        raise InvalidInstancePath(f"an instance needs a directory path, got {path!r}; e.g. registry.init('./mydata')")
     if not isinstance(path, (str, os.PathLike)):
         raise InvalidInstancePath(f"an instance path must be a string or a Path, got {type(path).__name__} {path!r}")
     return Path(path).expanduser().resolve()

@@ -118,7 +118,9 @@ def publish_entry(table_path: Path, version: int, data: bytes) -> bool:
     except OSError as e:  # the entry is published: the commit stands
         import warnings
 
-        warnings.warn(f"fsync of {log} failed after a commit was published ({e}); the commit stands", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"fsync of {log} failed after a commit was published ({e}); the commit stands", RuntimeWarning, stacklevel=2
+        )
     return True
 
 
@@ -154,7 +156,9 @@ def parse_entry(root: Path, table: str, path: Path, version: int, raw: bytes | N
         try:
             action = json.loads(line)
         except ValueError:
-            raise CorruptInstance(root, table, version, rel, f"line {i + 1} of the log entry is not JSON (torn write)") from None
+            raise CorruptInstance(
+                root, table, version, rel, f"line {i + 1} of the log entry is not JSON (torn write)"
+            ) from None
         if not isinstance(action, dict):
             raise CorruptInstance(root, table, version, rel, f"line {i + 1} of the log entry is not an action")
         if "add" in action:
@@ -204,7 +208,9 @@ def read_checkpoint(table_path: Path, version: int) -> tuple[dict[str, dict], di
     """Active files, metadata and protocol at checkpoint ``version`` (written by deltalake)."""
     import pyarrow.parquet as pq
 
-    t = pq.ParquetFile(table_path / LOG / f"{version:020d}.checkpoint.parquet").read(columns=["add", "metaData", "protocol"])
+    t = pq.ParquetFile(table_path / LOG / f"{version:020d}.checkpoint.parquet").read(
+        columns=["add", "metaData", "protocol"]
+    )
     files: dict[str, dict] = {}
     adds = t.column("add").combine_chunks()
     valid = adds.is_valid()

@@ -239,7 +239,9 @@ class Table:
             change = None
         else:
             new_parts = [p for f, p in files if f.path in added]
-            change = Change(old.version, version, pa.concat_tables(new_parts) if new_parts else None, np.empty(0, np.int64))
+            change = Change(
+                old.version, version, pa.concat_tables(new_parts) if new_parts else None, np.empty(0, np.int64)
+            )
         self._set(state, change)
 
     def _set(self, state: State, change: Change | None, remap: tuple | None = None) -> None:
@@ -454,7 +456,9 @@ def read_part(
     try:
         t = pq.ParquetFile(full).read()
     except FileNotFoundError:
-        raise CorruptInstance(root, spec.name, version, f"tables/{spec.name}/{rel}", "the data file is missing") from None
+        raise CorruptInstance(
+            root, spec.name, version, f"tables/{spec.name}/{rel}", "the data file is missing"
+        ) from None
     except (OSError, pa.ArrowException) as e:
         raise CorruptInstance(
             root, spec.name, version, f"tables/{spec.name}/{rel}", f"the data file is unreadable ({_short(e)})"
@@ -468,7 +472,11 @@ def read_part(
             t = pa.table(cols, names=schema.names).cast(schema)
         except (pa.ArrowException, KeyError) as e:
             raise CorruptInstance(
-                root, spec.name, version, f"tables/{spec.name}/{rel}", f"the data file has the wrong columns ({_short(e)})"
+                root,
+                spec.name,
+                version,
+                f"tables/{spec.name}/{rel}",
+                f"the data file has the wrong columns ({_short(e)})",
             ) from None
     if t.column("id").num_chunks > 1:
         t = t.combine_chunks()

@@ -21,8 +21,7 @@ import pyarrow as pa
 import pytest
 
 import storage.table
-from storage import CommitFailed, CorruptInstance, Instance, LockTimeout, StorageWarning, TableSpec
-from storage import doctor
+from storage import CommitFailed, CorruptInstance, Instance, LockTimeout, StorageWarning, TableSpec, doctor
 from storage.log import LOG, entry_name
 
 SCHEMA = pa.schema([("id", pa.int64()), ("uid", pa.string()), ("name", pa.string())])

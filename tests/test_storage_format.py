@@ -155,14 +155,28 @@ def _legacy_instance(path):
     stored = SCHEMA.append(pa.field("_rev", pa.int64())).append(pa.field("_deleted", pa.bool_()))
     ts = pa.array(np.zeros(3, np.int64)).cast(pa.timestamp("us", tz="UTC"))
     v1 = pa.table(
-        [pa.array([1, 2, 3]), pa.array(["u1", "u2", "u3"]), pa.array(["a", "b", "c"]), pa.array([1, 2, 3]), ts,
-         pa.array([1, 1, 1]), pa.array([False] * 3)],
+        [
+            pa.array([1, 2, 3]),
+            pa.array(["u1", "u2", "u3"]),
+            pa.array(["a", "b", "c"]),
+            pa.array([1, 2, 3]),
+            ts,
+            pa.array([1, 1, 1]),
+            pa.array([False] * 3),
+        ],
         schema=stored,
     )
     write_deltalake(str(table_path), v1)
     v2 = pa.table(
-        [pa.array([2, 3]), pa.array(["u2", None]), pa.array(["b", None]), pa.array([20, None]), ts.slice(0, 2),
-         pa.array([2, 2]), pa.array([False, True])],
+        [
+            pa.array([2, 3]),
+            pa.array(["u2", None]),
+            pa.array(["b", None]),
+            pa.array([20, None]),
+            ts.slice(0, 2),
+            pa.array([2, 2]),
+            pa.array([False, True]),
+        ],
         schema=stored,
     )
     write_deltalake(str(table_path), v2, mode="append")
