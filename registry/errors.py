@@ -11,6 +11,7 @@ import difflib
 from collections.abc import Iterable
 
 from storage import errors as _storage_errors
+from storage import remote as _remote
 
 
 class RegistryError(Exception):
@@ -92,6 +93,12 @@ class CommitFailed(RegistryError, _storage_errors.CommitFailed):
     """A write failed before its commit point (disk full, I/O error): nothing was saved; retry is safe."""
 
 
+class CommitConflict(RegistryError, _remote.CommitConflict):
+    """On object storage, another writer committed first and nothing was written; run the write
+    again (``ln.save`` does so by itself)."""
+
+
+_remote.CommitConflict.mapped = CommitConflict
 _storage_errors.CommitFailed.mapped = CommitFailed
 _storage_errors.InvalidInstancePath.mapped = InvalidInstancePath
 _storage_errors.CorruptInstance.mapped = CorruptInstance

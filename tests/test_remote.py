@@ -183,3 +183,55 @@ def test_polars_and_duckdb_read_the_registry_from_the_bucket(s3, mirror):
     con.register("ulabel", DeltaTable(f"{url}/tables/ulabel", storage_options=opts).to_pyarrow_dataset())
     rows = con.sql("SELECT id, uid, name, description FROM ulabel ORDER BY id").pl()
     assert rows.equals(want)
+
+
+def test_a_lost_race_is_retried_with_fresh_ids_and_leaves_no_trace(s3, tmp_path, monkeypatch):
+    """Writer B commits between A's staging and A's conditional put: A's put fails, A's ln.save runs
+    again on fresh state (new ids), and each row is there once."""
+    import itertools
+
+    import boto3
+    import pyarrow as pa
+
+    import registry as ln
+    from storage.remote import CommitConflict, RemoteInstance
+
+    url = f"s3://{BUCKET}/race"
+    monkeypatch.setenv("REGISTRY_CACHE", str(tmp_path / "a"))
+    a = ln.init(url)
+    b = RemoteInstance.open_url(url, mirror=tmp_path / "b")
+    ln.ULabel._ensure_tables(b)
+    original = RemoteInstance._publish_remote
+    seen = []
+    counter = itertools.count(1)
+
+    def publish(self, tx):
+        if self is a and not seen:  # B wins the race once, just before A's commit point
+            seen.append(1)
+            other = ln.ULabel(name=f"from b{next(counter)}")
+            other.__dict__["_instance"] = b
+            other.save()
+            seen.append(other.id)
+        return original(self, tx)
+
+    monkeypatch.setattr(RemoteInstance, "_publish_remote", publish)
+    mine = ln.ULabel(name="from a").save()
+    assert a.conflicts == 1
+    assert mine.id != seen[1]
+    rows = ln.ULabel.filter().to_polars()
+    assert sorted(rows["name"].to_list()) == ["from a", "from b1"]
+    assert sorted(rows["id"].to_list()) == sorted([mine.id, seen[1]])
+    # the lost attempt left no commit: the log has one commit per landed write, no gaps
+    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="race/_commits/")["Contents"]]
+    assert [int(k.rsplit("/", 1)[1].split(".")[0]) for k in sorted(keys)] == list(range(1, len(keys) + 1))
+
+    # a raw transaction that loses raises the typed conflict and publishes nothing
+    seen.clear()
+    with pytest.raises(ln.errors.CommitConflict, match="committed transaction"):
+        with a.transaction() as tx:
+            snap = tx.snapshot("ulabel")
+            row = snap.slice(0, 1).drop_columns(["id", "uid"])
+            row = row.set_column(row.column_names.index("name"), "name", pa.array(["lost"]))
+            tx.commit("ulabel", inserts=row)
+    assert "lost" not in ln.ULabel.filter().to_polars()["name"].to_list()
+    assert isinstance(ln.errors.CommitConflict("u", 1), CommitConflict)
