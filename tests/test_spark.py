@@ -131,6 +131,7 @@ def test_errors_are_typed(spark, cl):
     assert rs.plan("name", registry=bt.CellType).label == rs.plan(bt.CellType.name).label == "CellType.name"
 
 
+@pytest.mark.slow  # an S3 server, an instance on it and a Spark job: ~1 min on the shared 2-core machine
 def test_spark_reads_a_registry_from_the_bucket(spark, tmp_path, monkeypatch):
     """Spark reads the Delta table of an instance on S3 (moto's server) and gets exactly its rows."""
     pytest.importorskip("obstore")
