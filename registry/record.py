@@ -37,7 +37,6 @@ from .errors import (
     InvalidArgument,
     MultipleResultsFound,
     ReadOnlyError,
-    RegistryError,
     ValidationError,
     did_you_mean,
     shorten,
