@@ -719,7 +719,14 @@ class Record(metaclass=RecordMeta):
 
     @class_only
     def exclude(cls, *queries, **expressions) -> QuerySet:
-        """Records that do not match; the arguments are those of :meth:`filter`.
+        """Records that do not match; records whose field is NULL are kept (as Django).
+
+        Parameters
+        ----------
+        *queries
+            ``ln.Q`` objects, as in :meth:`filter`.
+        **expressions
+            ``field__lookup=value`` expressions, as in :meth:`filter`.
 
         Returns
         -------
@@ -736,7 +743,13 @@ class Record(metaclass=RecordMeta):
 
     @class_only
     def order_by(cls, *fields) -> QuerySet:
-        """All records ordered by ``fields`` (``"-name"`` descending; ``"created_by__handle"`` allowed).
+        """All records ordered by ``fields``.
+
+        Parameters
+        ----------
+        *fields
+            Field names or fields; ``"-name"`` sorts descending; forward relations are allowed
+            (``"created_by__handle"``).
 
         Returns
         -------
