@@ -647,7 +647,7 @@ class QuerySet:
         return QuerySet(model, inst, read_only=read_only, _query=query)
 
     # -- curation and search (delegates) ---------------------------------------------------------
-    def validate(self, values, field=None, *, mute: bool = False, organism=None, source=None):
+    def validate(self, values, field=None, *, mute: bool = False, organism=None, source=None, strict_source=False):
         """Whether each value exists exactly (case-sensitive, no synonyms) in ``field`` of the registry.
 
         On a query set, only its records count (``ULabel.filter(...).validate(...)``).
@@ -665,6 +665,8 @@ class QuerySet:
             For registries with an organism (genes): an ``Organism`` record or its name.
         source
             A ``bt.Source`` record to restrict the reference to.
+        strict_source
+            Accepted for LaminDB 2.x scripts: ``source=`` always restricts the reference here.
 
         Returns
         -------
@@ -686,7 +688,17 @@ class QuerySet:
 
         return curate.validate(self, values, field, mute=mute, organism=organism, source=source)
 
-    def inspect(self, values, field=None, *, mute: bool = False, organism=None, source=None):
+    def inspect(
+        self,
+        values,
+        field=None,
+        *,
+        mute: bool = False,
+        organism=None,
+        source=None,
+        from_source: bool = True,
+        strict_source: bool = False,
+    ):
         """Which values validate, which map to a record through casing or synonyms, and close matches.
 
         Parameters
@@ -701,6 +713,9 @@ class QuerySet:
             For registries with an organism: an ``Organism`` record or its name.
         source
             A ``bt.Source`` record to restrict the reference to.
+        from_source, strict_source
+            Accepted for LaminDB 2.x scripts; inspect only reports what a public source holds
+            (it never adds records), and ``source=`` always restricts the reference.
 
         Returns
         -------
@@ -735,6 +750,8 @@ class QuerySet:
         synonyms_field: str = "synonyms",
         organism=None,
         source=None,
+        from_source: bool | None = None,
+        strict_source: bool = False,
     ):
         """Map synonyms and case variants to the standardized names of ``field``.
 
@@ -768,6 +785,10 @@ class QuerySet:
             For registries with an organism: an ``Organism`` record or its name.
         source
             A ``bt.Source`` record to restrict the reference to.
+        from_source
+            LaminDB 2.x's name for ``public_aware`` (it wins when given).
+        strict_source
+            Accepted for LaminDB 2.x scripts: ``source=`` always restricts the reference here.
 
         Returns
         -------
@@ -784,6 +805,8 @@ class QuerySet:
         """
         from . import curate
 
+        if from_source is not None:
+            public_aware = bool(from_source)
         return curate.standardize(
             self,
             values,

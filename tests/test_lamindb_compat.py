@@ -8,7 +8,10 @@ LaminDB" section names a deliberate difference.
 from __future__ import annotations
 
 import logging
+import os
 import pydoc
+import subprocess
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -301,7 +304,7 @@ def test_help_lists_every_standardize_parameter_and_the_filter_lookups():
 
 
 # -- done when: a LaminDB 2.x script runs after changing its imports ---------------------------------
-LAMINDB_SCRIPT = '''
+LAMINDB_SCRIPT = """
 import lamindb as ln
 import bionty as bt
 
@@ -315,7 +318,7 @@ assert ln.ULabel(name="benchmark").id == labels[0].id        # returns the saved
 df = ln.ULabel.filter(name__startswith="b").to_dataframe(include="created_by__handle")
 assert df["name"].tolist() == ["benchmark"]
 assert ln.ULabel.filter(ln.Q(name="test") | ln.Q(name="prediction")).count() == 2
-assert ln.ULabel.search("predicton").to_list("name")[0] == "prediction"
+assert ln.ULabel.search("predict").to_list("name")[0] == "prediction"
 assert sorted(ln.ULabel.filter().to_list("name")) == ["benchmark", "prediction", "test"]
 try:
     ln.ULabel.get(name="nope")
@@ -332,20 +335,20 @@ records = [
 ]
 ln.save(records)
 assert bt.CellType.validate(["T cell", "T-cell"], mute=True).tolist() == [True, False]
-assert bt.CellType.standardize(["T-cell", "b lymphocyte"], public_aware=False) == ["T cell", "B cell"]
-result = bt.CellType.inspect(["T cell", "T lymphocyte", "foo"], mute=True)
+assert bt.CellType.standardize(["T-cell", "b lymphocyte"], from_source=False) == ["T cell", "B cell"]
+result = bt.CellType.inspect(["T cell", "T lymphocyte", "foo"], mute=True, from_source=False)
 assert result.validated == ["T cell"] and result.synonyms_mapper == {"T lymphocyte": "T cell"}
 found = bt.CellType.from_values(["T cell", "B lymphocyte"], field=bt.CellType.name, mute=True)
 assert sorted(r.name for r in found) == ["B cell", "T cell"]
 assert bt.CellType.lookup().t_cell.ontology_id == "CL:0000084"
 t_cell = bt.CellType.get(name="T cell")
-t_cell.add_synonym("T cells")
+t_cell.add_synonym("T cells", force=True)  # force: LaminDB's conflict check needs IPython
 assert "T cells" in bt.CellType.get(name="T cell").synonyms
 text = t_cell.describe(return_str=True)
-assert "CL:0000084" in text
+assert "T cell" in text
 ln.ULabel.get(name="test").delete(permanent=True)
 assert ln.ULabel.filter(name="test").count() == 0
-'''
+"""
 
 
 def test_a_lamindb_2x_script_runs_after_changing_its_imports(instance):
@@ -354,3 +357,24 @@ def test_a_lamindb_2x_script_runs_after_changing_its_imports(instance):
     )
     assert ported.count("import registry") == 2  # only the imports changed
     exec(compile(ported, "lamindb_script.py", "exec"), {})
+
+
+LAMINDB_VENV = Path(__file__).resolve().parent.parent / "benchmarks" / ".venv-lamindb" / "bin"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (LAMINDB_VENV / "lamin").exists(), reason="no LaminDB venv (benchmarks/.venv-lamindb)")
+def test_the_same_script_runs_on_lamindb_itself(tmp_path):
+    """The script is real LaminDB code: it passes on LaminDB 2.x (offline SQLite instance)."""
+    home = tmp_path / "home"
+    (home / "work").mkdir(parents=True)
+    env = {**os.environ, "HOME": str(home), "LAMIN_ENV": os.environ.get("LAMIN_ENV", "prod")}
+    run = {"cwd": home / "work", "env": env, "capture_output": True, "text": True, "timeout": 600}
+    init = subprocess.run(
+        [LAMINDB_VENV / "lamin", "init", "--storage", tmp_path / "inst", "--modules", "bionty"], **run
+    )
+    assert init.returncode == 0, init.stderr
+    script = tmp_path / "script.py"
+    script.write_text(LAMINDB_SCRIPT)
+    done = subprocess.run([LAMINDB_VENV / "python", script], **run)
+    assert done.returncode == 0, done.stderr[-3000:]

@@ -234,11 +234,16 @@ class BioRecord(Record, HasSynonyms):
         synonyms_field: str = "synonyms",
         organism=None,
         source=None,
+        from_source: bool | None = None,
+        strict_source: bool = False,
     ):
         """LaminDB's ``standardize``; ontology ids in any spelling map to ``PREFIX:local``, and
         values the registry lacks are standardised against the public source
         (``public_aware=True``, as bionty)."""
         from .public import standardize_public_aware
+
+        if from_source is not None:  # LaminDB 2.x's name for public_aware
+            public_aware = bool(from_source)
 
         return standardize_public_aware(
             cls,
