@@ -149,7 +149,7 @@ class Stage:
         deleted = np.unique(np.asarray(delete_ids if delete_ids is not None else [], dtype=np.int64))
         touched = np.concatenate([replaced, deleted])
         if len(touched):
-            missing = touched[~np.isin(touched, self.state.ids(schema))]
+            missing = touched[self.state.locate(touched) < 0]
             if len(missing):
                 raise MissingRows(spec.name, missing)
         _check_unique(self, written, touched)
@@ -174,9 +174,20 @@ class Stage:
                 part_ids = int_values(part.column("id"))
                 del_pos.append(starts[fi] + np.searchsorted(part_ids, deleted[np.isin(deleted, here)]))
                 upd_pos.append(starts[fi] + np.searchsorted(part_ids, replaced[np.isin(replaced, here)]))
-                kept = part.filter(pc.invert(pc.is_in(part.column("id"), pa.array(here, pa.int64()))))
-                if len(upd_ids):
-                    mine = upd_where == fi
+                mine = upd_where == fi if len(upd_ids) else np.zeros(0, bool)
+                if mine.any() and not np.isin(deleted, here).any() and mine.sum() <= 8:
+                    # a few rows changed in place: splice them in by position (no sort)
+                    pos = np.searchsorted(part_ids, upd_ids[mine])
+                    rows = upd.filter(pa.array(mine))
+                    order = np.argsort(pos)
+                    pieces, prev = [], 0
+                    for k in order.tolist():
+                        pieces += [part.slice(prev, int(pos[k]) - prev), rows.slice(k, 1)]
+                        prev = int(pos[k]) + 1
+                    pieces.append(part.slice(prev))
+                    kept = pa.concat_tables(pieces)
+                else:
+                    kept = part.filter(pc.invert(pc.is_in(part.column("id"), pa.array(here, pa.int64()))))
                     if mine.any():
                         kept = pa.concat_tables([kept, upd.filter(pa.array(mine))])
                         kept = kept.take(pc.sort_indices(kept.column("id")))

@@ -425,7 +425,7 @@ class Transaction:
         if not len(ids):
             return 0
         stage = self._stage(name)
-        ids = ids[np.isin(ids, stage.state.ids(stage.spec.schema))]
+        ids = ids[stage.state.locate(ids) >= 0]
         if len(ids):
             stage.apply(None, None, ids)
         return int(len(ids))

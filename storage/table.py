@@ -81,6 +81,32 @@ class State:
             self._ids.append(int_values(self.snapshot(schema).column("id")))
         return self._ids[0]
 
+    def locate(self, ids: np.ndarray) -> np.ndarray:
+        """Snapshot positions of ``ids`` (-1 where absent), by file: a binary search over the
+        files' id ranges, then within one file's ids (no table-wide array to rebuild per commit)."""
+        ids = np.asarray(ids, np.int64)
+        out = np.full(len(ids), -1, np.int64)
+        if self.legacy:
+            all_ids = int_values(self.parts[0].column("id")) if self.parts else np.empty(0, np.int64)
+            pos = np.searchsorted(all_ids, ids)
+            ok = pos < len(all_ids)
+            ok[ok] = all_ids[pos[ok]] == ids[ok]
+            out[ok] = pos[ok]
+            return out
+        if not self.files or not len(ids):
+            return out
+        mins = np.fromiter((f.min_id for f in self.files), np.int64, len(self.files))
+        starts = np.concatenate([[0], np.cumsum([p.num_rows for p in self.parts])])
+        where = np.searchsorted(mins, ids, side="right") - 1
+        for fi in np.unique(where[where >= 0]).tolist():
+            mine = where == fi
+            part_ids = int_values(self.parts[fi].column("id"))
+            pos = np.searchsorted(part_ids, ids[mine])
+            ok = pos < len(part_ids)
+            ok[ok] = part_ids[pos[ok]] == ids[mine][ok]
+            out[np.flatnonzero(mine)[ok]] = starts[fi] + pos[ok]
+        return out
+
     def snapshot(self, schema: pa.Schema) -> pa.Table:
         if not self._snap:
             if not self.parts:
@@ -274,10 +300,10 @@ class Table:
             state = self.state
             snap = state.snapshot(self.spec.schema)
             if column == "id" and isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-                ids = state.ids(self.spec.schema)  # sorted: a binary search, no index to keep
-                i = int(np.searchsorted(ids, value))
-                hit = i < len(ids) and ids[i] == value
-                return snap, np.array([i] if hit else [], np.int64)
+                if not -(2**63) <= value < 2**63:
+                    return snap, np.empty(0, np.int64)
+                pos = state.locate(np.array([value], np.int64))  # sorted ids: no index to keep
+                return snap, pos[pos >= 0]
             return snap, find_rows(snap, column, value, self._indexes)
 
     @property
