@@ -62,7 +62,7 @@ def test_unique_violation_writes_nothing(inst):
     assert fresh.snapshot("thing").column("name").to_pylist() == ["a", "b"]
 
 
-def test_update_and_delete_append_row_versions(inst):
+def test_update_and_delete_are_seen_by_a_new_handle(inst):
     inst.commit("thing", inserts=pa.table({"name": ["a", "b", "c"], "size": [1, 2, 3]}))
     snap = inst.snapshot("thing")
     row = snap.slice(1, 1).set_column(3, "size", pa.array([20], pa.int64()))
