@@ -122,6 +122,18 @@ def test_describe_record_registry_and_query_set(instance, capsys):
     assert "described" in capsys.readouterr().out
 
 
+def test_describe_draws_a_rich_tree_on_a_terminal(instance, monkeypatch, capsys):
+    label = ln.ULabel(name="on a tty").save()
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
+    printed = []
+    monkeypatch.setattr("rich.console.Console.print", lambda self, obj, *a, **k: printed.append(obj))
+    assert label.describe() is None
+    from rich.tree import Tree
+
+    assert len(printed) == 1 and isinstance(printed[0], Tree)
+    assert capsys.readouterr().out == ""  # the plain rendering was not printed as well
+
+
 def test_describe_bio_record_shows_source_and_parents(instance):
     parent = bt.CellType(name="lymphocyte", ontology_id="CL:0000542").save()
     child = bt.CellType(name="T cell", ontology_id="CL:0000084").save()
