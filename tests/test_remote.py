@@ -98,7 +98,7 @@ WRITER = textwrap.dedent(
 
 @pytest.mark.slow
 def test_writer_processes_sharing_only_the_bucket_lose_and_duplicate_nothing(s3, tmp_path):
-    _run_writers(s3, tmp_path, writers=4, n=15, shared=5)
+    _run_writers(s3, tmp_path, writers=6, n=25, shared=8)
 
 
 def test_two_writer_processes_sharing_only_the_bucket(s3, tmp_path):
