@@ -235,3 +235,29 @@ def test_a_lost_race_is_retried_with_fresh_ids_and_leaves_no_trace(s3, tmp_path,
             tx.commit("ulabel", inserts=row)
     assert "lost" not in ln.ULabel.filter().to_polars()["name"].to_list()
     assert isinstance(ln.errors.CommitConflict("u", 1), CommitConflict)
+
+
+@pytest.mark.slow
+def test_processes_creating_one_new_instance_at_once_agree_on_its_tables(s3, tmp_path):
+    """Three fresh processes init the same new URL at once (racing for every table's version 0)."""
+    import registry as ln
+
+    url = f"s3://{BUCKET}/born-together"
+    script = tmp_path / "init.py"
+    script.write_text(
+        "import sys, registry as ln\nln.init(sys.argv[1])\nln.ULabel(name=f'made by {sys.argv[2]}').save()\n"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), url, str(w)],
+            env={**os.environ, **s3["env"], "REGISTRY_CACHE": str(tmp_path / f"m{w}")},
+            stderr=subprocess.PIPE,
+        )
+        for w in range(3)
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err.decode()[-3000:]
+    os.environ["REGISTRY_CACHE"] = str(tmp_path / "checker")
+    ln.init(url)
+    assert sorted(ln.ULabel.filter().to_polars()["name"].to_list()) == [f"made by {w}" for w in range(3)]
