@@ -535,9 +535,12 @@ class Record(metaclass=RecordMeta):
         rows = pa.table(cols)
         try:
             if tx is None:
-                with _storage_errors(), inst.transaction() as own:
-                    check_references(cls, rows, own.snapshot)
-                    result = own.commit(cls._schema_table(), inserts=rows)
+                from storage.remote import retrying
+
+                for attempt in retrying(inst):  # object storage: a lost race runs it again on fresh state
+                    with attempt, _storage_errors(), inst.transaction() as own:
+                        check_references(cls, rows, own.snapshot)
+                        result = own.commit(cls._schema_table(), inserts=rows)
             else:
                 check_references(cls, rows, tx.snapshot)
                 result = tx.commit(cls._schema_table(), inserts=rows)
@@ -612,8 +615,11 @@ class Record(metaclass=RecordMeta):
         cls = type(self)
         cls._ensure_tables(inst)
         # The row and its link rows go in one transaction: a crash leaves both or neither.
-        with _storage_errors(), inst.transaction() as tx:
-            delete_records(cls, np.array([self.id]), inst, tx)
+        from storage.remote import retrying
+
+        for attempt in retrying(inst):  # object storage: a lost race runs it again on fresh state
+            with attempt, _storage_errors(), inst.transaction() as tx:
+                delete_records(cls, np.array([self.id]), inst, tx)
         self.__dict__["id"] = None
 
     def refresh_from_db(self) -> None:

@@ -234,6 +234,12 @@ def test_a_lost_race_is_retried_with_fresh_ids_and_leaves_no_trace(s3, tmp_path,
             row = row.set_column(row.column_names.index("name"), "name", pa.array(["lost"]))
             tx.commit("ulabel", inserts=row)
     assert "lost" not in ln.ULabel.filter().to_polars()["name"].to_list()
+
+    # a delete that loses the race is run again too
+    seen.clear()
+    mine.delete()
+    assert a.conflicts == 3
+    assert sorted(ln.ULabel.filter().to_polars()["name"].to_list()) == ["from b1", "from b2", "from b3"]
     assert isinstance(ln.errors.CommitConflict("u", 1), CommitConflict)
 
 
