@@ -150,6 +150,11 @@ def _run_writers(s3, tmp_path, writers: int, n: int, shared: int) -> None:
     for r in results:
         for nm, i, u in r["shared"]:
             assert shared_rows[nm] == (i, u)
+    # the Delta log in the bucket (what Spark, DuckDB and polars read) has exactly these rows too
+    import polars as pl
+
+    delta = pl.read_delta(f"{url}/tables/ulabel", storage_options={"AWS_ALLOW_HTTP": "true"})
+    assert delta.select(rows.columns).sort("id").equals(rows.sort("id"))
     refused = sum(len(r["refused"]) for r in results)
     conflicts = sum(r["conflicts"] for r in results)
     print(
