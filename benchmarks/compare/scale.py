@@ -179,11 +179,14 @@ def part_big(rec: Recorder, work: Path, n: int) -> None:
         }
     )
     code = (
-        "import time, resource; t0 = time.perf_counter(); import registry as ln; "
+        "import time; t0 = time.perf_counter(); import registry as ln; "
         f"ln.init({str(inst)!r}); c = ln.ULabel.filter().count(); t1 = time.perf_counter(); "
-        "print(t1 - t0, c, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+        "from benchmarks.compare.timing import peak_rss_mb; print(t1 - t0, c, peak_rss_mb())"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    ).stdout.split()
     rec.emit(
         {
             "workload": "big_open",
