@@ -242,12 +242,12 @@ def test_rlimit_fsize_fails_a_bulk_save_cleanly_and_the_retry_lands_once(tmp_pat
         soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
         resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, hard))
         try:
-            ln.save([ln.ULabel(name=f"bulk {{i}}") for i in range(100_000)])
+            ln.save([ln.ULabel(name=f"bulk {{i}}") for i in range(40_000)])
             print("saved")
         except ln.errors.CommitFailed as e:
             print("failed", type(e).__name__, "nothing was committed" in str(e))
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-        ln.save([ln.ULabel(name=f"bulk {{i}}") for i in range(100_000)])
+        ln.save([ln.ULabel(name=f"bulk {{i}}") for i in range(40_000)])
         print("retried")
     """
     rc, out, err = _run(code)
@@ -261,7 +261,7 @@ def test_rlimit_fsize_fails_a_bulk_save_cleanly_and_the_retry_lands_once(tmp_pat
         """
     )
     assert rc == 0, err
-    assert out.split() == ["100000", "110"] or out.split()[0] == "100000"
+    assert out.split()[0] == "40000"
 
 
 # -- damaged files ---------------------------------------------------------------------------
