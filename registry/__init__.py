@@ -16,6 +16,9 @@ try:
 except PackageNotFoundError:  # a bare checkout on sys.path without an install
     __version__ = "0+unknown"
 
+
+# first: in a bare checkout it makes storage/ importable as registry.storage
+from . import _checkout  # noqa: F401, I001
 from . import errors, setup
 from .core import Artifact, Run, Transform, ULabel, User
 from .logging import logger

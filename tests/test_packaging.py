@@ -78,3 +78,18 @@ def test_storage_uses_relative_imports_only():
             elif isinstance(node, ast.Import):
                 for alias in node.names:
                     assert alias.name.split(".")[0] not in ("storage", "registry"), f"{path}:{node.lineno}"
+
+
+def test_a_bare_checkout_on_sys_path_imports_storage_as_registry_storage():
+    # no editable finder (as with PYTHONPATH=<repo> or an editable install older than package-dir)
+    proc = _run(
+        "import sys; "
+        "sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in getattr(f, '__module__', '').lower()]; "
+        f"sys.path.insert(0, {str(ROOT)!r}); "
+        "import registry, registry.storage.table, registry.storage.doctor; "
+        "assert registry.__file__.startswith(sys.path[0]), registry.__file__; "
+        "assert registry.storage.table.__name__ == 'registry.storage.table'; "
+        "assert 'storage' not in sys.modules; print(registry.storage.__file__)"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str(ROOT / "storage" / "__init__.py")
