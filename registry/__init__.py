@@ -8,8 +8,17 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
 
+try:
+    __version__ = _version("registry")  # pyproject.toml is the one source
+except PackageNotFoundError:  # a bare checkout on sys.path without an install
+    __version__ = "0+unknown"
+
+
+# first: in a bare checkout it makes storage/ importable as registry.storage
+from . import _checkout  # noqa: F401, I001
 from . import errors, setup
 from .core import Artifact, Run, Transform, ULabel, User
 from .logging import logger
@@ -48,6 +57,12 @@ def __getattr__(name):
 
 from . import bio  # noqa: E402, F401  (registers the bio registries so relations resolve)
 
+
+def __dir__():
+    # the public surface only: Q and QuerySet (imported lazily) included, internals hidden
+    return sorted(__all__)
+
+
 __all__ = [
     "Artifact",
     "Q",
@@ -57,6 +72,7 @@ __all__ = [
     "Transform",
     "ULabel",
     "User",
+    "bio",
     "curators",
     "errors",
     "connect",
@@ -67,4 +83,5 @@ __all__ = [
     "setup",
     "sql",
     "attach",
+    "__version__",
 ]

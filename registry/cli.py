@@ -534,9 +534,11 @@ def doctor(
     if not (root / "instance.json").exists():
         raise InstanceError(f"'{root}' is not a registry instance; create one with: registry init {root}")
     try:
-        from storage import doctor as doctor_mod
+        from .storage import doctor as doctor_mod
     except ImportError:
-        raise InstanceError("registry doctor is not available in this build (storage.doctor is missing)") from None
+        raise InstanceError(
+            "registry doctor is not available in this build (registry.storage.doctor is missing)"
+        ) from None
     rep = doctor_mod.check(root, repair=repair)
     console.print(rep.format(), markup=False, highlight=False)
     if not rep.ok:

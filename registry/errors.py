@@ -10,8 +10,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-from storage import errors as _storage_errors
-from storage import remote as _remote
+from .storage import errors as _storage_errors
+from .storage import remote as _remote
 
 
 class RegistryError(Exception):

@@ -42,6 +42,33 @@ class _SymbolFormatter(logging.Formatter):
         return f"{_SYMBOLS.get(record.levelno, '•')} {record.getMessage()}"
 
 
+class _FallbackHandler(logging.StreamHandler):
+    """Prints the library's lines with symbols, only while the application has not configured logging.
+
+    The logger propagates (so ``logging.basicConfig()``, pytest's ``caplog`` and any handler the
+    application installs see every record); when an ancestor logger has a handler, that handler
+    prints the record and this one stays quiet, so a line never shows twice. Like the stdlib's
+    ``logging.lastResort``, but with LaminDB's symbols.
+    """
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        owner = logging.getLogger("registry")  # the logger this handler is attached to
+        if owner.propagate and _has_handlers(owner.parent):
+            return False
+        return super().handle(record)
+
+
+def _has_handlers(log: logging.Logger | None) -> bool:
+    # the walk logging.Logger.callHandlers does: up the tree until a logger that does not propagate
+    while log is not None:
+        if log.handlers:
+            return True
+        if not log.propagate:
+            return False
+        log = log.parent
+    return False
+
+
 class RegistryLogger(logging.Logger):
     """A stdlib logger with ``success``, ``important`` and ``print`` levels."""
 
@@ -68,7 +95,7 @@ def _make_logger() -> RegistryLogger:
     if not isinstance(log, RegistryLogger):  # created earlier by someone else; upgrade in place
         log.__class__ = RegistryLogger
     if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _FallbackHandler(sys.stderr)
         handler.setFormatter(_SymbolFormatter())
         log.addHandler(handler)
     log.setLevel(logging.WARNING)

@@ -19,10 +19,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from storage import Instance
-from storage.engine import StatementError
-from storage.instance import InstanceNotFound
-
 from .errors import (
     FieldError,
     InstanceError,
@@ -36,6 +32,9 @@ from .logging import logger
 from .query import Q, Query, compile_include, compile_query
 from .query.paths import field_of
 from .query.translate import IDS_TABLE, Compiled, InSelect
+from .storage import Instance
+from .storage.engine import StatementError
+from .storage.instance import InstanceNotFound
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -25,10 +25,6 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from storage import ConstraintViolation, Instance, MissingRows, TableSpec
-from storage.instance import ReadOnlyInstance
-from storage.table import int_values
-
 from .errors import (
     DoesNotExist,
     FieldError,
@@ -48,6 +44,9 @@ from .logging import logger
 from .queryset import QuerySet  # no import cycle: queryset imports record lazily
 from .schema import FieldSpec, RegistrySchema, SchemaMap
 from .settings import settings as _settings
+from .storage import ConstraintViolation, Instance, MissingRows, TableSpec
+from .storage.instance import ReadOnlyInstance
+from .storage.table import int_values
 
 REGISTRIES: dict[str, type[Record]] = {}
 _SCHEMA_CACHE: dict[str, Any] = {}
@@ -535,7 +534,7 @@ class Record(metaclass=RecordMeta):
         rows = pa.table(cols)
         try:
             if tx is None:
-                from storage.remote import retrying
+                from .storage.remote import retrying
 
                 for attempt in retrying(inst):  # object storage: a lost race runs it again on fresh state
                     with attempt, _storage_errors(), inst.transaction() as own:
@@ -615,7 +614,7 @@ class Record(metaclass=RecordMeta):
         cls = type(self)
         cls._ensure_tables(inst)
         # The row and its link rows go in one transaction: a crash leaves both or neither.
-        from storage.remote import retrying
+        from .storage.remote import retrying
 
         for attempt in retrying(inst):  # object storage: a lost race runs it again on fresh state
             with attempt, _storage_errors(), inst.transaction() as tx:
@@ -1383,7 +1382,7 @@ def save(records: Iterable[Record] | Record, ignore_conflicts: bool = False, bat
         raise InvalidArgument("cannot save records of different instances in one ln.save() call; save them separately")
     inst = next(iter(by_root.values()))
     _check_writable(inst)
-    from storage.remote import retrying
+    from .storage.remote import retrying
 
     with paused_gc(len(records)):
         # One transaction: every registry's rows become visible together, or none do. On object

@@ -7,10 +7,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from storage.table import int_values
-
 from .errors import InvalidArgument, ValidationError
 from .integrity import check_linked
+from .storage.table import int_values
 
 
 def _ids_linked(inst, link_table: str, key_col: str, other_col: str, key: int) -> np.ndarray:

@@ -10,9 +10,8 @@ import getpass
 import os
 from pathlib import Path
 
-from storage import Instance
-
 from .logging import logger, set_verbosity
+from .storage import Instance
 
 
 def default_dir() -> Path:
@@ -92,7 +91,7 @@ class Settings:
         return self._instance  # type: ignore[return-value]
 
     def init(self, path: str | os.PathLike, name: str | None = None, storage_options: dict | None = None) -> Instance:
-        from storage.remote import RemoteInstance, is_url
+        from .storage.remote import RemoteInstance, is_url
 
         if is_url(path):  # s3://, gs://, az://: the bucket is the instance, a local mirror serves reads
             inst = RemoteInstance.open_url(path, storage_options=storage_options)
@@ -149,19 +148,18 @@ class Settings:
     def lock_timeout(self) -> float:
         """Seconds a write waits for another process's writer lock before ``LockTimeout`` (default 60;
         also ``$REGISTRY_LOCK_TIMEOUT``)."""
-        import storage.lock
+        from .storage import lock
 
-        return storage.lock.DEFAULT_TIMEOUT
+        return lock.DEFAULT_TIMEOUT
 
     @lock_timeout.setter
     def lock_timeout(self, seconds: float) -> None:
-        import storage.lock
-
         from .errors import InvalidArgument
+        from .storage import lock
 
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds >= 0:
             raise InvalidArgument(f"lock_timeout must be a number of seconds >= 0, got {seconds!r}")
-        storage.lock.DEFAULT_TIMEOUT = float(seconds)
+        lock.DEFAULT_TIMEOUT = float(seconds)
 
     @property
     def verbosity(self) -> str:

@@ -80,8 +80,8 @@ def connect(instance: str | os.PathLike | None = None):
     ...
     registry.errors.InstanceError: no instance 'no-such-instance': ...
     """
-    from storage import Instance
-    from storage.instance import InstanceNotFound
+    from .storage import Instance
+    from .storage.instance import InstanceNotFound
 
     if instance is None:
         return settings.instance

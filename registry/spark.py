@@ -370,7 +370,7 @@ def read_delta(spark, table_url: str, storage_options: dict | None = None):
         def read(self, partition):
             import pyarrow.parquet as pq
 
-            from storage.remote import ObjectStore
+            from .storage.remote import ObjectStore
 
             store = ObjectStore(url, opts)
             data = store.get(files[partition.value])

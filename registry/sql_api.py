@@ -12,11 +12,10 @@ import os
 
 import pyarrow as pa
 
-from storage import Instance
-from storage.engine import StatementError, StatementRefused
-
 from .errors import InvalidArgument, SQLError, SQLRefused
 from .record import REGISTRIES
+from .storage import Instance
+from .storage.engine import StatementError, StatementRefused
 
 
 def sql(query: str, instance: Instance | str | os.PathLike | None = None) -> pa.Table:

@@ -228,7 +228,7 @@ def test_import_source_and_doctor(inst):
     assert proc.returncode == 1 and "no public source" in one_error_line(proc)
     proc = run("doctor", "--path", inst)
     try:
-        import storage.doctor  # noqa: F401
+        import registry.storage.doctor  # noqa: F401
     except ImportError:
         assert proc.returncode == 1 and "not available" in one_error_line(proc)
     else:
@@ -246,8 +246,8 @@ def test_import_source_fills_a_registry(inst):
 
 
 def test_doctor_reports_damage_and_repairs_it(inst):
-    if importlib.util.find_spec("storage.doctor") is None:
-        pytest.skip("storage.doctor not in this build")
+    if importlib.util.find_spec("registry.storage.doctor") is None:
+        pytest.skip("registry.storage.doctor not in this build")
     ln.save(ln.ULabel(name="donor C"))  # the newest ulabel log entry, which we tear
     logs = sorted((inst / "tables" / "ulabel" / "_delta_log").glob("*.json"))
     newest = logs[-1]

@@ -197,9 +197,9 @@ def test_a_lost_race_is_retried_with_fresh_ids_and_leaves_no_trace(s3, tmp_path,
 
     import boto3
     import pyarrow as pa
+    from registry.storage.remote import CommitConflict, RemoteInstance
 
     import registry as ln
-    from storage.remote import CommitConflict, RemoteInstance
 
     url = f"s3://{BUCKET}/race"
     monkeypatch.setenv("REGISTRY_CACHE", str(tmp_path / "a"))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from registry.storage import Instance
 
 import registry as ln
-from storage import Instance
 
 pytestmark = pytest.mark.slow
 

@@ -11,10 +11,9 @@ import time
 
 import pyarrow as pa
 import pytest
-
-from storage import ConstraintViolation, Instance, ReadOnlyInstance, TableSpec, random_uids
-from storage.instance import COMPACT_THRESHOLD, InstanceNotFound
-from storage.table import int_values
+from registry.storage import ConstraintViolation, Instance, ReadOnlyInstance, TableSpec, random_uids
+from registry.storage.instance import COMPACT_THRESHOLD, InstanceNotFound
+from registry.storage.table import int_values
 
 SCHEMA = pa.schema([("id", pa.int64()), ("uid", pa.string()), ("name", pa.string()), ("size", pa.int64())])
 SPEC = TableSpec("thing", SCHEMA, unique=("uid", "name"), uid_length=8)
@@ -226,7 +225,7 @@ def test_sigkill_during_large_save_leaves_all_or_nothing(tmp_path):
 
 
 def test_updating_a_deleted_row_is_refused(inst):
-    from storage import MissingRows
+    from registry.storage import MissingRows
 
     inst.commit("thing", inserts=pa.table({"name": ["a"]}))
     row = inst.snapshot("thing")

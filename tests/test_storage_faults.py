@@ -19,10 +19,9 @@ import warnings
 
 import pyarrow as pa
 import pytest
-
-import storage.table
-from storage import CommitFailed, CorruptInstance, Instance, LockTimeout, StorageWarning, TableSpec, doctor
-from storage.log import LOG, entry_name
+from registry.storage import CommitFailed, CorruptInstance, Instance, LockTimeout, StorageWarning, TableSpec, doctor
+from registry.storage import table as storage_table
+from registry.storage.log import LOG, entry_name
 
 SCHEMA = pa.schema([("id", pa.int64()), ("uid", pa.string()), ("name", pa.string())])
 A = TableSpec("a", SCHEMA, unique=("uid", "name"), uid_length=8)
@@ -56,7 +55,7 @@ def _run(code: str, env: dict | None = None, wait: bool = True):
 
 CHILD = """
     import sys, pyarrow as pa
-    from storage import Instance, TableSpec
+    from registry.storage import Instance, TableSpec
     SCHEMA = pa.schema([("id", pa.int64()), ("uid", pa.string()), ("name", pa.string())])
     inst = Instance.open({root!r})
     for n in ("a", "b"):
@@ -106,7 +105,8 @@ def test_sigkill_at_each_point_leaves_all_or_nothing(tmp_path, point, both, land
 
 KILL_ON_SECOND_DELETE = """
     import os, signal
-    import storage, storage.instance
+    import registry.storage as storage
+    import registry.storage.instance
     calls = []
 
     def killing(real):
@@ -152,7 +152,7 @@ def test_record_delete_is_atomic_with_its_link_rows(tmp_path, kill):
     rc, out, err = _run(
         f"""
         import registry as ln
-        from storage.table import int_values
+        from registry.storage.table import int_values
         inst = ln.init({str(root)!r})
         links = ln.Artifact.filter().one().ulabels.count()
         print(ln.ULabel.filter(name="linked").count(), links)
@@ -381,13 +381,13 @@ def test_a_stale_state_file_does_not_turn_reads_into_reloads(tmp_path, monkeypat
     inst.commit("a", inserts=pa.table({"name": ["y"]}))
     (root / "state.json").write_bytes(stale)  # the hint lags the log by one version
     loads = {"n": 0}
-    real = storage.table.read_state
+    real = storage_table.read_state
 
     def counting(*a, **k):
         loads["n"] += 1
         return real(*a, **k)
 
-    monkeypatch.setattr(storage.table, "read_state", counting)
+    monkeypatch.setattr(storage_table, "read_state", counting)
     reader = _open(root)
     for _ in range(50):
         assert reader.snapshot("a").num_rows == 2
@@ -400,8 +400,8 @@ def test_readers_follow_other_writers_reading_only_new_files(tmp_path, monkeypat
     writer.commit("a", inserts=pa.table({"name": [f"n{i}" for i in range(100)]}))
     assert reader.snapshot("a").num_rows == 100
     reads = []
-    real = storage.table.read_part
-    monkeypatch.setattr(storage.table, "read_part", lambda *a, **k: reads.append(a[3]) or real(*a, **k))
+    real = storage_table.read_part
+    monkeypatch.setattr(storage_table, "read_part", lambda *a, **k: reads.append(a[3]) or real(*a, **k))
     writer.commit("a", inserts=pa.table({"name": ["late"]}))
     assert reader.snapshot("a").column("name").to_pylist()[-1] == "late"
     assert len(reads) == 1  # only the appended file
@@ -410,7 +410,7 @@ def test_readers_follow_other_writers_reading_only_new_files(tmp_path, monkeypat
 # -- the writer lock -------------------------------------------------------------------------
 HOLD = """
     import time, pyarrow as pa
-    from storage import Instance, TableSpec
+    from registry.storage import Instance, TableSpec
     inst = Instance.open({root!r})
     with inst.transaction():
         print("holding", flush=True)
@@ -483,7 +483,7 @@ def test_two_writer_processes_with_multi_table_transactions(tmp_path):
     _open(root)
     code = """
         import sys, pyarrow as pa
-        from storage import Instance, TableSpec
+        from registry.storage import Instance, TableSpec
         SCHEMA = pa.schema([("id", pa.int64()), ("uid", pa.string()), ("name", pa.string())])
         inst = Instance.open({root!r})
         for n in ("a", "b"):

@@ -14,10 +14,9 @@ import pytest
 from deltalake import DeltaTable, write_deltalake
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import storage.commit
-from storage import Instance, TableSpec
-from storage.log import LOG, entry_name, list_log
+from registry.storage import Instance, TableSpec
+from registry.storage import commit as storage_commit
+from registry.storage.log import LOG, entry_name, list_log
 
 SCHEMA = pa.schema(
     [
@@ -91,7 +90,7 @@ def test_every_committed_version_is_true_for_outside_readers(tmp_path):
 
 
 def test_a_one_row_change_rewrites_one_bounded_file(tmp_path, monkeypatch):
-    monkeypatch.setattr(storage.commit, "FILE_ROWS", 100)
+    monkeypatch.setattr(storage_commit, "FILE_ROWS", 100)
     inst = _open(tmp_path / "i")
     inst.commit("thing", inserts=pa.table({"name": [f"n{i}" for i in range(1000)]}))
     assert inst.table("thing").file_count == 10
@@ -211,14 +210,14 @@ def test_compaction_merges_files_and_keeps_time_travel(tmp_path):
     assert inst.at(as_of=t_all).snapshot("thing").num_rows == 5
     # with no retention the replaced files go and the old version is reported, not misread
     inst.compact(["thing"], retention_hours=0)
-    from storage import CorruptInstance
+    from registry.storage import CorruptInstance
 
     with pytest.raises(CorruptInstance, match="missing"):
         inst.read_version("thing", v_all)
 
 
 def test_many_small_appends_are_merged(tmp_path):
-    from storage.instance import COMPACT_THRESHOLD
+    from registry.storage.instance import COMPACT_THRESHOLD
 
     inst = _open(tmp_path / "i")
     for i in range(COMPACT_THRESHOLD + 3):
@@ -262,7 +261,7 @@ ops = st.lists(
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops)
 def test_table_matches_a_plain_model_for_every_reader(tmp_path_factory, monkeypatch, ops):
-    monkeypatch.setattr(storage.commit, "FILE_ROWS", 16)  # many files, so rewrites cross file bounds
+    monkeypatch.setattr(storage_commit, "FILE_ROWS", 16)  # many files, so rewrites cross file bounds
     inst = _open(tmp_path_factory.mktemp("model") / "i")
     model: dict[int, int] = {}
     counter = 0
@@ -297,8 +296,8 @@ def test_table_matches_a_plain_model_for_every_reader(tmp_path_factory, monkeypa
 
 
 def test_hash_indexes_follow_updates_and_deletes_without_rebuilding(tmp_path, monkeypatch):
-    import storage.index
-    from storage.table import INDEX_MIN_ROWS
+    from registry.storage import index as storage_index
+    from registry.storage.table import INDEX_MIN_ROWS
 
     inst = _open(tmp_path / "i")
     n = INDEX_MIN_ROWS + 5000
@@ -306,8 +305,8 @@ def test_hash_indexes_follow_updates_and_deletes_without_rebuilding(tmp_path, mo
     assert inst.find("thing", "name", "n100").column("id").to_pylist() == [101]  # builds the indexes
     assert inst.find("thing", "uid", "no such uid").num_rows == 0
     builds = []
-    real = storage.index.HashIndex.__init__
-    monkeypatch.setattr(storage.index.HashIndex, "__init__", lambda self, col: builds.append(1) or real(self, col))
+    real = storage_index.HashIndex.__init__
+    monkeypatch.setattr(storage_index.HashIndex, "__init__", lambda self, col: builds.append(1) or real(self, col))
     snap = inst.snapshot("thing")
     row = snap.slice(20_000, 1).set_column(2, "name", pa.array(["renamed"]))
     inst.commit("thing", updates=row)  # id 20001: n20000 -> renamed
@@ -335,7 +334,7 @@ def test_hash_indexes_follow_updates_and_deletes_without_rebuilding(tmp_path, mo
     ),
 )
 def test_hash_index_followed_lazily_agrees_with_a_scan(values, steps):
-    from storage.index import HashIndex, scan
+    from registry.storage.index import HashIndex, scan
 
     col = list(values)
     index = HashIndex(pa.chunked_array([pa.array(col, pa.int64())]))
