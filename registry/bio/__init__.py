@@ -12,40 +12,8 @@ reference object), ``importer`` (``import_source``), ``uids``.
 
 from __future__ import annotations
 
-from .models import (
-    CellLine,
-    CellMarker,
-    CellType,
-    DevelopmentalStage,
-    Disease,
-    Ethnicity,
-    ExperimentalFactor,
-    Gene,
-    Organism,
-    Pathway,
-    Phenotype,
-    Protein,
-    Source,
-    Tissue,
-    normalize_ids,
-)
+from . import models
+from .models import *  # noqa: F403  (the registries and normalize_ids; models.__all__ is the one list)
 from .settings import settings
 
-__all__ = [
-    "Organism",
-    "Source",
-    "Gene",
-    "Protein",
-    "CellMarker",
-    "CellType",
-    "Tissue",
-    "Disease",
-    "ExperimentalFactor",
-    "Phenotype",
-    "Pathway",
-    "DevelopmentalStage",
-    "Ethnicity",
-    "CellLine",
-    "settings",
-    "normalize_ids",
-]
+__all__ = [name for name in models.__all__ if name != "field_name"] + ["settings"]
