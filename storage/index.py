@@ -21,7 +21,7 @@ def _hash(values: pl.Series) -> np.ndarray:
     return values.hash(seed=_SEED).to_numpy()
 
 
-class HashIndex:
+class ColumnHashIndex:
     """Sorted hashes of ``column`` for the first ``covered`` rows of a snapshot."""
 
     def __init__(self, column: pa.ChunkedArray | pa.Array):

@@ -18,8 +18,11 @@ import datetime as dt
 import json
 import os
 import threading
+from collections import deque
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import polars as pl
@@ -29,13 +32,13 @@ import pyarrow.parquet as pq
 
 from . import log as dlog
 from .errors import CorruptInstance
-from .index import HashIndex, scan
+from .index import ColumnHashIndex, scan
 
 # Bookkeeping columns of the old row-version layout (read for migration, never written).
 REV = "_rev"
 DELETED = "_deleted"
 INTERNAL = (REV, DELETED)
-INDEX_MIN_ROWS = 20_000  # below this a scan is as fast as building and probing an index
+HASH_INDEX_MIN_ROWS = 20_000  # below this a scan is as fast as building and probing a ColumnHashIndex
 FILE_ROWS = 16_384  # rows per data file: a one-row change rewrites at most this many
 COMBINE_PARTS = 1024  # snapshots with more chunks than this are made contiguous
 
@@ -139,6 +142,25 @@ class Change:
     to_version: int
     inserted: pa.Table | None  # rows that are new (or new versions of rows listed in removed_ids)
     removed_ids: np.ndarray  # ids of rows replaced or deleted
+    # Row positions a copy-on-write commit moved: (deleted positions of the previous snapshot,
+    # rewritten positions of the new one); None when unknown (then positional caches rebuild).
+    moved: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def appended_only(self) -> bool:
+        """Rows were only added at the end: positions of earlier rows still hold."""
+        return not len(self.removed_ids)
+
+
+T = TypeVar("T")
+FOLLOW_CHANGES = 16  # own-process changes remembered for derived data that lags a few versions
+
+
+@dataclass
+class _Derived:
+    version: int
+    value: Any
+    follow: Callable[[Any, Change], Any] | None
 
 
 class Table:
@@ -150,9 +172,9 @@ class Table:
         self.path = self.root / "tables" / spec.name
         self._lock = threading.RLock()
         self._state: State | None = None
-        self._polars: pl.DataFrame | None = None
         self.last_change: Change | None = None
-        self._indexes: dict[str, HashIndex] = {}
+        self._changes: deque[Change] = deque(maxlen=FOLLOW_CHANGES)  # consecutive, ending at last_change
+        self._derived: dict[Hashable, _Derived] = {}
         # state_hint(name) -> (version, next_id) recorded in state.json, or None
         self._state_hint = state_hint or (lambda name: None)
 
@@ -193,10 +215,69 @@ class Table:
 
     def snapshot_pl(self, version: int | None = None) -> pl.DataFrame:
         with self._lock:
-            snap = self.snapshot()
-            if self._polars is None:
-                self._polars = pl.from_arrow(snap)  # type: ignore[assignment]
-            return self._polars  # type: ignore[return-value]
+            return self.derived(("polars",), lambda: pl.from_arrow(self.snapshot()), follow=_append_polars)  # type: ignore[return-value]
+
+    # -- derived data ----------------------------------------------------------------------
+    def derived(
+        self, key: Hashable, build: Callable[[], T], *, follow: Callable[[T, Change], T | None] | None = None
+    ) -> T:
+        """Data derived from this table's current snapshot (a hash index, a search candidates
+        frame, a curation reference index), built once per snapshot version and shared by every
+        user of the table. ``key`` is a tuple whose first item names the owner, e.g.
+        ``("hash-index", column)``.
+
+        ``build()`` must read this table's current snapshot. When the table moved on by
+        own-process changes (``last_change``) since the value was built and ``follow`` is given,
+        ``follow(old_value, change)`` is applied per change and may return the updated value
+        (``None``: rebuild). Changes of other processes, or more than ``FOLLOW_CHANGES`` of
+        them, always rebuild.
+
+        Locking: ``follow`` runs under the table's lock (keep it proportional to the change; it
+        may update the value in place only if readers of the value hold the table's lock too).
+        ``build`` runs *outside* it, so a build may wait on other threads that read this table
+        (background builders) without deadlocking; two threads missing at once may both build
+        (the value is stored only if the table did not move during the build).
+        """
+        with self._lock:
+            version = self.state.version
+            entry = self._derived.get(key)
+            if entry is not None:
+                if entry.version == version:
+                    return entry.value
+                value = self._follow(entry, version)
+                if value is not None:
+                    self._derived[key] = _Derived(version, value, entry.follow)
+                    return value
+                del self._derived[key]
+        value = build()
+        with self._lock:
+            if self.version == version:
+                self._derived[key] = _Derived(version, value, follow)
+        return value
+
+    def forget_derived(self, key_prefix: tuple | None = None) -> None:
+        """Drop derived data: all of it, or the keys starting with the items of ``key_prefix``."""
+        with self._lock:
+            if key_prefix is None:
+                self._derived.clear()
+                return
+            n = len(key_prefix)
+            for key in [k for k in self._derived if isinstance(k, tuple) and k[:n] == tuple(key_prefix)]:
+                del self._derived[key]
+
+    def _follow(self, entry: _Derived, version: int) -> Any:
+        """``entry``'s value carried through the remembered changes up to ``version``, or None."""
+        if entry.follow is None or entry.version > version:
+            return None
+        steps = [c for c in self._changes if c.from_version >= entry.version]
+        if not steps or steps[0].from_version != entry.version or steps[-1].to_version != version:
+            return None
+        value = entry.value
+        for change in steps:
+            value = entry.follow(value, change)
+            if value is None:
+                return None
+        return value
 
     # -- loading ---------------------------------------------------------------------------
     def _load(self) -> None:
@@ -271,20 +352,17 @@ class Table:
         self._set(state, change)
 
     def _set(self, state: State, change: Change | None, remap: tuple | None = None) -> None:
-        old = self._state
-        appended_only = change is not None and not len(change.removed_ids)
-        if not appended_only:
-            if change is not None and remap is not None and len(remap[0]) + len(remap[1]) <= 4096:
-                for index in self._indexes.values():  # follow the few moved rows
-                    index.remap(*remap)
-            else:
-                self._indexes = {}  # row positions moved; hash indexes rebuild on next lookup
-        old_pl = self._polars
+        """Move to ``state``; ``change`` (own-process commits) lets derived data follow it."""
+        if change is not None and remap is not None and not change.appended_only:
+            change = replace(change, moved=remap)
         self._state = state
-        self._polars = None
-        if appended_only and old_pl is not None and change.inserted is not None and old is not None:
-            self._polars = pl.concat([old_pl, pl.from_arrow(change.inserted)], rechunk=False)
         self.last_change = change
+        if change is None:
+            self._changes.clear()
+        else:
+            if self._changes and self._changes[-1].to_version != change.from_version:
+                self._changes.clear()
+            self._changes.append(change)
 
     # -- reading at a version --------------------------------------------------------------
     def read_version(self, version: int | None = None, as_of: dt.datetime | None = None) -> pa.Table:
@@ -304,7 +382,15 @@ class Table:
                     return snap, np.empty(0, np.int64)
                 pos = state.locate(np.array([value], np.int64))  # sorted ids: no index to keep
                 return snap, pos[pos >= 0]
-            return snap, find_rows(snap, column, value, self._indexes)
+            col = snap.column(column)
+            if value is None or snap.num_rows < HASH_INDEX_MIN_ROWS:
+                return snap, scan_rows(col, value)
+            key = ("hash-index", column)
+            index = self.derived(key, lambda: ColumnHashIndex(col), follow=_follow_hash_index)
+            if index.stale(snap.num_rows):
+                self.forget_derived(key)
+                index = self.derived(key, lambda: ColumnHashIndex(col), follow=_follow_hash_index)
+            return snap, index.find(col, value)
 
     @property
     def file_count(self) -> int:
@@ -357,16 +443,45 @@ def _version_at_ms(root: Path, name: str, path: Path, ms: float) -> int | None:
     return found
 
 
-def find_rows(snap: pa.Table, column: str, value, indexes: dict) -> np.ndarray:
-    col = snap.column(column)
+def scan_rows(col: pa.ChunkedArray, value) -> np.ndarray:
+    """Row positions where ``col == value`` (``None``: the nulls) by a full scan."""
     if value is None:
         return np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))
-    if snap.num_rows < INDEX_MIN_ROWS:
-        return scan(col, value)
+    return scan(col, value)
+
+
+def find_rows(snap: pa.Table, column: str, value, indexes: dict) -> np.ndarray:
+    """Row positions where ``column == value``, with hash indexes kept in ``indexes`` (a staged,
+    uncommitted snapshot's own; committed tables keep theirs as derived data, see ``Table.find``)."""
+    col = snap.column(column)
+    if value is None or snap.num_rows < HASH_INDEX_MIN_ROWS:
+        return scan_rows(col, value)
     index = indexes.get(column)
     if index is None or index.stale(snap.num_rows):
-        index = indexes[column] = HashIndex(col)
+        index = indexes[column] = ColumnHashIndex(col)
     return index.find(col, value)
+
+
+# Few enough moved rows to follow in a hash index rather than rebuild it.
+REMAP_MAX_ROWS = 4096
+
+
+def _follow_hash_index(index: ColumnHashIndex, change: Change) -> ColumnHashIndex | None:
+    """Appended rows are scanned by the index itself; a few moved rows are remapped in place
+    (readers hold the table's lock); anything else rebuilds."""
+    if change.appended_only:
+        return index
+    if change.moved is not None and len(change.moved[0]) + len(change.moved[1]) <= REMAP_MAX_ROWS:
+        index.remap(*change.moved)
+        return index
+    return None
+
+
+def _append_polars(frame: pl.DataFrame, change: Change) -> pl.DataFrame | None:
+    """The polars snapshot after an append is the old one plus the new rows (no copy)."""
+    if not change.appended_only or change.inserted is None:
+        return None
+    return pl.concat([frame, pl.from_arrow(change.inserted)], rechunk=False)  # type: ignore[list-item]
 
 
 # -- log replay ------------------------------------------------------------------------------

@@ -297,16 +297,16 @@ def test_table_matches_a_plain_model_for_every_reader(tmp_path_factory, monkeypa
 
 def test_hash_indexes_follow_updates_and_deletes_without_rebuilding(tmp_path, monkeypatch):
     from registry.storage import index as storage_index
-    from registry.storage.table import INDEX_MIN_ROWS
+    from registry.storage.table import HASH_INDEX_MIN_ROWS
 
     inst = _open(tmp_path / "i")
-    n = INDEX_MIN_ROWS + 5000
+    n = HASH_INDEX_MIN_ROWS + 5000
     inst.commit("thing", inserts=pa.table({"name": [f"n{i}" for i in range(n)]}))
     assert inst.find("thing", "name", "n100").column("id").to_pylist() == [101]  # builds the indexes
     assert inst.find("thing", "uid", "no such uid").num_rows == 0
     builds = []
-    real = storage_index.HashIndex.__init__
-    monkeypatch.setattr(storage_index.HashIndex, "__init__", lambda self, col: builds.append(1) or real(self, col))
+    real = storage_index.ColumnHashIndex.__init__
+    monkeypatch.setattr(storage_index.ColumnHashIndex, "__init__", lambda self, col: builds.append(1) or real(self, col))
     snap = inst.snapshot("thing")
     row = snap.slice(20_000, 1).set_column(2, "name", pa.array(["renamed"]))
     inst.commit("thing", updates=row)  # id 20001: n20000 -> renamed
@@ -334,10 +334,10 @@ def test_hash_indexes_follow_updates_and_deletes_without_rebuilding(tmp_path, mo
     ),
 )
 def test_hash_index_followed_lazily_agrees_with_a_scan(values, steps):
-    from registry.storage.index import HashIndex, scan
+    from registry.storage.index import ColumnHashIndex, scan
 
     col = list(values)
-    index = HashIndex(pa.chunked_array([pa.array(col, pa.int64())]))
+    index = ColumnHashIndex(pa.chunked_array([pa.array(col, pa.int64())]))
     for op, picks in steps:
         if op == "append":
             col += [p % 31 for p in picks]
@@ -355,3 +355,58 @@ def test_hash_index_followed_lazily_agrees_with_a_scan(values, steps):
     arr = pa.chunked_array([pa.array(col, pa.int64())])
     for v in range(31):
         assert index.find(arr, v).tolist() == scan(arr, v).tolist()
+
+
+def test_derived_data_is_built_once_per_version_and_follows_own_changes(tmp_path):
+    inst = _open(tmp_path / "i")
+    table = inst.table("thing")
+    inst.commit("thing", inserts=pa.table({"name": ["a", "b"]}))
+    builds = []
+
+    def build():
+        builds.append(table.version)
+        return table.snapshot().num_rows
+
+    def follow(n, change):
+        return n + change.inserted.num_rows if change.appended_only else None
+
+    assert table.derived(("test", "rows"), build, follow=follow) == 2
+    assert table.derived(("test", "rows"), build, follow=follow) == 2
+    inst.commit("thing", inserts=pa.table({"name": ["c"]}))
+    inst.commit("thing", inserts=pa.table({"name": ["d", "e"]}))
+    assert table.derived(("test", "rows"), build, follow=follow) == 5  # followed through two appends
+    assert len(builds) == 1
+    inst.delete_rows("thing", [1])
+    assert table.derived(("test", "rows"), build, follow=follow) == 4  # follow said None: rebuilt
+    assert len(builds) == 2
+    assert table.derived(("test", "other"), lambda: "x") == "x"
+    table.forget_derived(("test", "rows"))
+    assert table.derived(("test", "rows"), build) == 4 and len(builds) == 3
+    assert table.derived(("test", "other"), lambda: "y") == "x"  # kept by the prefix
+    table.forget_derived()
+    assert table.derived(("test", "other"), lambda: "y") == "y"
+    # a commit by another process is not followed: rebuilt from its snapshot
+    other = _open(inst.root)
+    other.commit("thing", inserts=pa.table({"name": ["f"]}))
+    assert table.derived(("test", "rows"), build, follow=follow) == 5 and len(builds) == 4
+
+
+def test_derived_data_is_not_stored_when_the_table_moves_during_the_build(tmp_path):
+    inst = _open(tmp_path / "i")
+    table = inst.table("thing")
+
+    def build():
+        inst.commit("thing", inserts=pa.table({"name": ["late"]}))
+        return "stale"
+
+    assert table.derived(("test", "k"), build) == "stale"
+    assert table.derived(("test", "k"), lambda: "fresh") == "fresh"
+
+
+def test_a_pinned_view_has_its_own_derived_data(tmp_path):
+    inst = _open(tmp_path / "i")
+    inst.commit("thing", inserts=pa.table({"name": ["a"]}))
+    inst.commit("thing", inserts=pa.table({"name": ["b"]}))
+    past = inst.at("thing", version=1)
+    assert inst.table("thing").derived(("test", "n"), lambda: inst.snapshot("thing").num_rows) == 2
+    assert past.table("thing").derived(("test", "n"), lambda: past.snapshot("thing").num_rows) == 1
