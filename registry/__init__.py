@@ -22,7 +22,8 @@ from . import _checkout  # noqa: F401, I001
 from . import errors, setup
 from .core import Artifact, Run, Transform, ULabel, User
 from .logging import logger
-from .record import Record, save
+from .query import Q
+from .record import QuerySet, Record, save
 from .settings import settings
 from .setup import connect
 from .sql_api import attach, sql
@@ -39,15 +40,6 @@ def init(path, name: str | None = None, storage_options: dict | None = None):
 
 
 def __getattr__(name):
-    # Q and QuerySet live in the query package; import lazily so `import registry` stays light.
-    if name == "Q":
-        from .query import Q
-
-        return Q
-    if name == "QuerySet":
-        from .queryset import QuerySet
-
-        return QuerySet
     if name in ("bio", "curators"):
         import importlib
 
@@ -59,7 +51,7 @@ from . import bio  # noqa: E402, F401  (registers the bio registries so relation
 
 
 def __dir__():
-    # the public surface only: Q and QuerySet (imported lazily) included, internals hidden
+    # the public surface only: internals hidden
     return sorted(__all__)
 
 

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from .errors import InvalidArgument, ValidationError, shorten
+from .model_map import registry_class
 from .schema import FieldSpec
 
 if TYPE_CHECKING:
-    from .record import Record
+    from .records.declaration import ModelBase as Record
 
 ARROW_TYPES = {
     "str": pa.string(),
@@ -201,9 +202,7 @@ class ForeignKey(Field):
         return pa.int64()
 
     def target_model(self):
-        from .record import REGISTRIES
-
-        return REGISTRIES[self.target]
+        return registry_class(self.target)
 
     def __get__(self, instance, owner=None):
         if instance is None:
@@ -288,9 +287,7 @@ class ManyToMany:
         return clone
 
     def target_model(self):
-        from .record import REGISTRIES
-
-        return REGISTRIES[self.target]
+        return registry_class(self.target)
 
     @property
     def link_table(self) -> str:
@@ -307,10 +304,7 @@ class ManyToMany:
     def __get__(self, instance, owner=None):
         if instance is None:
             return self
-        from .related import ManyToManyManager
-
-        source_col, target_col = self.link_columns
-        return ManyToManyManager(instance, self.link_table, source_col, target_col, self.target_model(), self.name)
+        return instance._many_to_many(self)  # the record layer's manager (records/related.py)
 
     def __set__(self, instance, value) -> None:
         raise InvalidArgument(

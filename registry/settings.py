@@ -10,8 +10,13 @@ import getpass
 import os
 from pathlib import Path
 
-from .logging import logger, set_verbosity
-from .storage import Instance
+import pyarrow.compute as pc
+
+from .errors import InvalidArgument
+from .logging import VERBOSITY, logger, set_verbosity
+from .model_map import registry_class
+from .storage import Instance, lock
+from .storage.remote import RemoteInstance, is_url
 
 
 def default_dir() -> Path:
@@ -91,8 +96,6 @@ class Settings:
         return self._instance  # type: ignore[return-value]
 
     def init(self, path: str | os.PathLike, name: str | None = None, storage_options: dict | None = None) -> Instance:
-        from .storage.remote import RemoteInstance, is_url
-
         if is_url(path):  # s3://, gs://, az://: the bucket is the instance, a local mirror serves reads
             inst = RemoteInstance.open_url(path, storage_options=storage_options)
         else:
@@ -106,22 +109,17 @@ class Settings:
     @property
     def user(self):
         """The current user's record on the default instance."""
-        from .core import User
-
-        return User._get_by_id(self.user_id(self.instance), self.instance)
+        return registry_class("User")._get_by_id(self.user_id(self.instance), self.instance)
 
     def user_id(self, inst: Instance) -> int:
         """Id of the current user on ``inst``; creates the user record the first time."""
         uid = self._user_ids.get(inst.root)
         if uid is not None:
             return uid
-        from .core import User
-
+        User = registry_class("User")  # core.py's registry, found by name: settings sits below records
         User._ensure_tables(inst)
         handle = default_handle()
         snap = inst.snapshot(User._schema_table())
-        import pyarrow.compute as pc
-
         hit = snap.filter(pc.equal(snap.column("handle"), handle))
         if hit.num_rows:
             uid = int(hit.column("id")[0].as_py())
@@ -148,23 +146,16 @@ class Settings:
     def lock_timeout(self) -> float:
         """Seconds a write waits for another process's writer lock before ``LockTimeout`` (default 60;
         also ``$REGISTRY_LOCK_TIMEOUT``)."""
-        from .storage import lock
-
         return lock.DEFAULT_TIMEOUT
 
     @lock_timeout.setter
     def lock_timeout(self, seconds: float) -> None:
-        from .errors import InvalidArgument
-        from .storage import lock
-
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds >= 0:
             raise InvalidArgument(f"lock_timeout must be a number of seconds >= 0, got {seconds!r}")
         lock.DEFAULT_TIMEOUT = float(seconds)
 
     @property
     def verbosity(self) -> str:
-        from .logging import VERBOSITY
-
         level = logger.level
         return next((k for k, v in VERBOSITY.items() if v == level), str(level))
 

@@ -13,7 +13,8 @@ import os
 import pyarrow as pa
 
 from .errors import InvalidArgument, SQLError, SQLRefused
-from .record import REGISTRIES
+from .model_map import registry_class
+from .records.queryset import open_read_only
 from .storage import Instance
 from .storage.engine import StatementError, StatementRefused
 
@@ -69,10 +70,8 @@ def _instance(spec) -> Instance:
     elif isinstance(spec, Instance):
         inst = spec
     else:
-        from .queryset import open_read_only
-
         inst = open_read_only(spec)
-    REGISTRIES["User"]._ensure_tables(inst)
+    registry_class("User")._ensure_tables(inst)
     return inst
 
 

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 import registry as ln
 from registry.errors import IntegrityError, InvalidArgument
 from registry.fields import ForeignKey, String
-from registry.record import _SCHEMA_CACHE, REGISTRIES, Record
+from registry.model_map import _SCHEMA_CACHE, REGISTRIES
+from registry.record import Record
 
 
 def test_saving_a_dangling_foreign_key_is_refused(instance):
@@ -162,7 +163,7 @@ def test_bulk_delete_of_a_whole_cascade_needs_no_order(notes):
 
 
 def test_references_are_checked_in_bulk_against_sorted_ids():
-    from registry.integrity import _present
+    from registry.records.integrity import _present
 
     ids = np.array([1, 3, 5, 9], np.int64)
     values = np.array([0, 1, 2, 5, 9, 10], np.int64)
@@ -226,7 +227,7 @@ def test_deletes_match_a_naive_model(notes, data):
 
 def test_a_failure_midway_through_a_cascade_deletes_nothing(instance, monkeypatch):
     """Fault injection: the cascade's tables are staged, then the link step fails; nothing lands."""
-    import registry.integrity as integrity
+    import registry.records.integrity as integrity
 
     transform = ln.Transform(key="pipeline").save()
     runs = [ln.Run(transform=transform).save() for _ in range(3)]

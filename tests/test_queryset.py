@@ -13,9 +13,10 @@ import pytest
 
 import registry as ln
 import registry.bio as bt
+from registry import QuerySet
 from registry.errors import DoesNotExist, FieldError, InvalidArgument, MultipleResultsFound, ValidationError
 from registry.query import Q
-from registry.queryset import QuerySet
+from registry.records.queryset import related
 
 LABELS = [
     # name, description, creator
@@ -275,14 +276,14 @@ def test_query_set_as_in_value(db):
 
 def test_reverse_relations_are_query_sets(db):
     anna = ln.User.get(handle="anna")
-    related = QuerySet.related(anna, "created_ulabels")
-    assert isinstance(related, QuerySet) and names(related) == ["T cell", "B cell", "NK cell"]
-    assert names(related.filter(name__startswith="B")) == ["B cell"]
+    created = related(anna, "created_ulabels")
+    assert isinstance(created, QuerySet) and names(created) == ["T cell", "B cell", "NK cell"]
+    assert names(created.filter(name__startswith="B")) == ["B cell"]
     tcell = ln.ULabel.get(name="T cell")
-    assert [a.key for a in QuerySet.related(tcell, "artifacts")] == ["k10", "k11"]
+    assert [a.key for a in related(tcell, "artifacts")] == ["k10", "k11"]
     k10 = ln.Artifact.get(key="k10")
-    assert names(QuerySet.related(k10, "ulabels").order_by("name")) == ["B cell", "T cell"]
-    assert QuerySet.related(k10, "created_by").one().handle == "anna"
+    assert names(related(k10, "ulabels").order_by("name")) == ["B cell", "T cell"]
+    assert related(k10, "created_by").one().handle == "anna"
     assert isinstance(anna.created_ulabels, QuerySet) and anna.created_ulabels.count() == 3
     assert isinstance(tcell.artifacts, QuerySet) and tcell.artifacts.count() == 2
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 import registry as ln
+from registry import QuerySet
 from registry.errors import InstanceError, InvalidArgument, ReadOnlyError
-from registry.queryset import QuerySet
+from registry.records.queryset import related
 
 
 @pytest.fixture
@@ -85,7 +86,7 @@ def test_using_relations_and_traversal_on_the_other_instance(two):
     assert ln.Artifact.using(other).filter(ulabels__name="o2").list("key") == ["data"]
     assert ln.ULabel.using(other).df(include="artifacts__key", join="inner")["artifacts__key"].tolist() == [{"data"}]
     label = ln.ULabel.using(other).get(name="o2")
-    assert QuerySet.related(label, "artifacts").list("key") == ["data"]
+    assert related(label, "artifacts").list("key") == ["data"]
     assert ln.Artifact.filter().count() == 0  # nothing leaked into the default instance
 
 

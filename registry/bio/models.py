@@ -37,16 +37,6 @@ def normalize_ids(values: pl.Series) -> pl.Series:
     return values.str.replace(ID_PATTERN, "${1}:${2}")
 
 
-def _registry_doc(name: str) -> str:
-    """The numpydoc body (parameters, returns, examples) of the registry method ``name``."""
-    import inspect
-
-    from ..queryset import QuerySet
-
-    body = inspect.cleandoc(getattr(QuerySet, name).__doc__).split("\n", 1)[1]
-    return "\n".join(("        " + line) if line else line for line in body.splitlines())
-
-
 class BioRecord(Record, HasSynonyms):
     _abstract = True
     _uid_length = 14
@@ -206,61 +196,20 @@ class BioRecord(Record, HasSynonyms):
                 inserts=pa.table({src: links["id"].to_arrow(), tgt: links["parent_id"].to_arrow()}),
             )
 
-    # -- ids in any spelling -------------------------------------------------------------------
-    @class_only
-    def search(cls, string, *, field=None, limit: int | None = 20, case_sensitive: bool = False):
-        """``Registry.search``; an ontology id in any spelling (``CL_0000084``, ``cl:0000084``,
-        its OBO IRI) is searched as ``CL:0000084``."""
-        from ..queryset import QuerySet
+    # -- hooks of search and standardize (their signatures are CanSearch's and CanCurate's) ----------
+    @classmethod
+    def _search_query(cls, string):
+        """An ontology id in any spelling (``CL_0000084``, ``cl:0000084``, its OBO IRI) is searched
+        as ``CL:0000084``."""
+        return normalize_ids(pl.Series([string])).item() if isinstance(string, str) else string
 
-        if isinstance(string, str):
-            string = normalize_ids(pl.Series([string])).item()
-        return QuerySet(cls).search(string, field=field, limit=limit, case_sensitive=case_sensitive)
-
-    search.func.__doc__ += "\n" + _registry_doc("search")  # parameters, returns and examples: the registry's
-
-    @class_only
-    def standardize(
-        cls,
-        values,
-        field=None,
-        *,
-        return_field=None,
-        return_mapper: bool = False,
-        case_sensitive: bool = False,
-        mute: bool = False,
-        public_aware: bool = True,
-        keep="first",
-        synonyms_field: str = "synonyms",
-        organism=None,
-        source=None,
-        from_source: bool | None = None,
-        strict_source: bool = False,
-    ):
-        """LaminDB's ``standardize``; ontology ids in any spelling map to ``PREFIX:local``, and
-        values the registry lacks are standardised against the public source
-        (``public_aware=True``, as bionty)."""
+    @staticmethod
+    def _standardize_with_public(scope, values, field=None, **kwargs):
+        """``standardize``: ontology ids in any spelling map to ``PREFIX:local``, and values the
+        registry lacks are standardised against the public source (``public_aware=True``, as bionty)."""
         from .public import standardize_public_aware
 
-        if from_source is not None:  # LaminDB 2.x's name for public_aware
-            public_aware = bool(from_source)
-
-        return standardize_public_aware(
-            cls,
-            values,
-            field,
-            return_field=return_field,
-            return_mapper=return_mapper,
-            case_sensitive=case_sensitive,
-            mute=mute,
-            public_aware=public_aware,
-            keep=keep,
-            synonyms_field=synonyms_field,
-            organism=organism,
-            source=source,
-        )
-
-    standardize.func.__doc__ += "\n" + _registry_doc("standardize")
+        return standardize_public_aware(scope, values, field, **kwargs)
 
 
 _PUBLIC: dict = {}

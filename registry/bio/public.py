@@ -310,7 +310,7 @@ class PublicLookup:
 
 # -- public-aware standardize ---------------------------------------------------------------------
 def standardize_public_aware(
-    model,
+    scope,
     values,
     field=None,
     *,
@@ -331,8 +331,11 @@ def standardize_public_aware(
     broadcast back to the input with one join. ``keep=False`` stays registry-only.
     """
     from .. import curate
+    from ..curate.validation import validate
+    from ..records.source import as_queryset
     from .models import normalize_ids
 
+    model = as_queryset(scope).model
     fname = field_name(field) or model._name_field
     is_id = fname == "ontology_id"
     kw = dict(case_sensitive=case_sensitive, keep=keep, synonyms_field=synonyms_field, organism=organism, source=source)
@@ -340,7 +343,7 @@ def standardize_public_aware(
     series = vals.series
     if series.dtype != pl.String:
         return curate.standardize(
-            model, values, field, return_field=return_field, return_mapper=return_mapper, mute=mute, **kw
+            scope, values, field, return_field=return_field, return_mapper=return_mapper, mute=mute, **kw
         )
     norm = normalize_ids(series) if is_id else series
     ret_name = field_name(return_field) if return_field is not None else None
@@ -350,7 +353,7 @@ def standardize_public_aware(
     if not public_aware or keep is False:
         inp = norm.to_list() if is_id else values
         return curate.standardize(
-            model, inp, fname, return_field=return_field, return_mapper=return_mapper, mute=mute, **kw
+            scope, inp, fname, return_field=return_field, return_mapper=return_mapper, mute=mute, **kw
         )
     enc = encode(series)  # distinct values and each input's code (one hash pass, as the matchers do)
     if len(enc) == 0:
@@ -358,10 +361,10 @@ def standardize_public_aware(
     order = enc.input_order()  # distinct values in order of first occurrence (logs, mapper order)
     u = enc.values.gather(order)
     un = normalize_ids(u) if is_id else u
-    names = pl.Series(curate.standardize(model, un, fname, mute=True, **kw), dtype=pl.String)
-    in_reg = np.asarray(model.validate(names, fname, mute=True, organism=organism), dtype=bool)
+    names = pl.Series(curate.standardize(scope, un, fname, mute=True, **kw), dtype=pl.String)
+    in_reg = np.asarray(validate(scope, names, fname, mute=True, organism=organism), dtype=bool)
     if return_field is not None:
-        out = pl.Series(curate.standardize(model, un, fname, return_field=return_field, mute=True, **kw))
+        out = pl.Series(curate.standardize(scope, un, fname, return_field=return_field, mute=True, **kw))
     else:
         out = names
     out = out.cast(pl.String)
@@ -406,7 +409,7 @@ def standardize_public_aware(
         rank[order] = np.arange(len(order))  # hash-order index -> first-occurrence index
         counts = np.bincount(rank[codes[codes >= 0]], minlength=len(order))
         n_changed = int(counts[changed].sum())
-        _log(model, fname, len(series) - series.null_count(), n_changed, u, ok, from_public, return_field, keep)
+        _log(scope, fname, len(series) - series.null_count(), n_changed, u, ok, from_public, return_field, keep)
     if return_mapper:
         sel = np.flatnonzero(changed)
         return dict(zip(u.gather(sel).to_list(), final[sel].tolist(), strict=True))
@@ -418,7 +421,7 @@ def standardize_public_aware(
 
 
 def _log(
-    model,
+    scope,
     field: str,
     n_values: int,
     n_changed: int,
@@ -442,7 +445,8 @@ def _log(
         unmapped=bad[: MAX_LITERAL + 1],
         n_unmapped=len(bad),
     )
-    sc = resolve(model)
+    sc = resolve(scope)
+    model = sc.model
     n_ref = sc.frame.height or len(from_public)
     registry_log(outcome, sc, field, field_name(return_field) if return_field else None, keep, n_ref)
     if from_public:

@@ -14,6 +14,8 @@ from collections import UserList
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ..records.persistence import save
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -72,8 +74,6 @@ class RecordList(UserList):
 
     def save(self) -> RecordList:
         if len(self):
-            from ..record import save
-
             save(self._records_to_save())
         return self
 

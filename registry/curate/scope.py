@@ -23,7 +23,12 @@ import numpy as np
 import polars as pl
 
 from ..errors import DoesNotExist, FieldError, InvalidArgument, did_you_mean, shorten
+from ..fields import field_name
+from ..model_map import REGISTRIES
+from ..records.source import Source, as_queryset
+from .inputs import as_values
 from .matching import ReferenceIndex
+from .reporting import registry_label
 
 _MAX_CACHED = 32
 
@@ -83,15 +88,11 @@ class Scope:
 
     @property
     def label(self) -> str:
-        from .reporting import registry_label
-
         return registry_label(self.model)
 
     # -- fields ----------------------------------------------------------------------------
     def field(self, field) -> str:
         """Resolve ``field`` (None, a name or a field object) to a stored value field name."""
-        from ..fields import field_name
-
         name = field_name(field)
         schema = self.schema
         if name is None:
@@ -192,15 +193,13 @@ class Scope:
         return self.model._from_arrow(self.frame[pl.Series(rows)].to_arrow(), self.instance)
 
 
-def prepare(scope, values, field, *, organism=None, source=None, tiers: bool = True):
+def prepare(scope: Source, values, field, *, organism=None, source=None, tiers: bool = True):
     """What validate / inspect / from_values start with: ``(scope, field name, index, values)``.
 
     The index is the one cached per field (the synonyms field along when LaminDB consults it),
     and its builds are started on background threads *before* the values are converted, so
     the two overlap. ``tiers=False`` (validate) needs the exact-name index only.
     """
-    from .inputs import as_values
-
     sc = resolve(scope, organism=organism, source=source)
     fname = sc.field(field)
     syn = sc.synonyms_for(fname)
@@ -210,15 +209,11 @@ def prepare(scope, values, field, *, organism=None, source=None, tiers: bool = T
     return sc, fname, index, vals
 
 
-def resolve(scope, organism=None, source=None) -> Scope:
-    """Turn a Record class or QuerySet (plus optional organism/source) into a Scope."""
-    model, qs = _model_and_queryset(scope)
-    if qs is None:
-        instance = model._resolve_instance(None)
-        all_rows = True
-    else:
-        instance = qs.instance
-        all_rows = bool(qs._is_all())
+def resolve(scope: Source, organism=None, source=None) -> Scope:
+    """Turn a registry class or a query set (plus optional organism/source) into a Scope."""
+    qs = as_queryset(scope)
+    model, instance = qs.model, qs.instance
+    all_rows = bool(qs._is_all())
     version = change = table_ref = None
     if all_rows:
         frame, version, change, table_ref = _versioned_snapshot(model, instance)
@@ -274,19 +269,6 @@ def _versioned_snapshot(model, instance) -> tuple[pl.DataFrame, int | None, Any,
     return frame, None, None, None
 
 
-def _model_and_queryset(scope):
-    if isinstance(scope, type) and hasattr(scope, "_snapshot_pl"):
-        return scope, None
-    if hasattr(scope, "model") and hasattr(scope, "_is_all"):
-        return scope.model, scope
-    if hasattr(type(scope), "_snapshot_pl"):
-        name = type(scope).__name__
-        raise InvalidArgument(
-            f"{name}.<method>() is a class method and must be called on the {name} class, not on a {name} object"
-        )
-    raise InvalidArgument(f"expected a registry class or a QuerySet, got {type(scope).__name__}")
-
-
 def _related_id(scope: Scope, name: str, value) -> int:
     """Id of the organism/source given as a record, an id or (organism only) a name."""
     spec = scope.schema.fields[name]
@@ -299,8 +281,6 @@ def _related_id(scope: Scope, name: str, value) -> int:
         return int(rid)
     if not isinstance(value, str):
         raise InvalidArgument(f"{name}= expects a {spec.target} record, an id or a name, got {type(value).__name__}")
-    from ..record import REGISTRIES
-
     target = REGISTRIES.get(spec.target)
     if target is None:
         raise InvalidArgument(f"{name}= cannot be resolved: unknown registry {spec.target!r}")

@@ -14,8 +14,11 @@ from typing import Any
 import polars as pl
 
 from ..errors import FieldError, InvalidArgument, ValidationError, shorten
+from ..model_map import concrete
+from ..records.queryset import queryset
 from .inputs import as_values
 from .reporting import logger
+from .scope import resolve
 
 
 def _require(record, field: str, what: str) -> None:
@@ -29,9 +32,7 @@ def _require(record, field: str, what: str) -> None:
 
 
 def _registries_with(field: str) -> list[str]:
-    from ..record import REGISTRIES
-
-    return sorted(n for n, m in REGISTRIES.items() if not m.__dict__.get("_abstract") and field in m._schema.fields)
+    return sorted(m.__name__ for m in concrete() if field in m._schema.fields)
 
 
 def _as_list(synonym: Any) -> list[str]:
@@ -61,10 +62,9 @@ def _check_pipes(new: list[str]) -> None:
 
 def _check_conflicts(record, new: list[str]) -> None:
     """Raise if another record of the registry already has one of ``new`` as a synonym."""
-    from .scope import resolve
-
     model = type(record)
-    sc = resolve(model if record._instance is None else _scope_for(model, record._instance))
+    # the record's own instance (a whole-registry query set there), else the default one
+    sc = resolve(model if record._instance is None else queryset(model, record._instance))
     index = sc.index(model._schema.name_field, "synonyms")
     ex = index.exploded_synonyms()
     if ex.height == 0:
@@ -94,13 +94,6 @@ def _check_conflicts(record, new: list[str]) -> None:
         f"Remove it there first, e.g. {model.__name__}.get({first['__uid']!r}).remove_synonym({first['__synonym']!r}), "
         f"or pass force=True"
     )
-
-
-def _scope_for(model, instance):
-    """A whole-registry scope bound to ``instance`` (the record's own instance)."""
-    from ..queryset import QuerySet
-
-    return QuerySet(model, instance)
 
 
 def add_synonym(record, synonym, force: bool = False, save: bool | None = None):
@@ -159,3 +152,79 @@ def set_abbr(record, value: str):
     if record.id is not None:
         record.save()
     return None
+
+
+class HasSynonyms:
+    """Mixin for registries with a ``synonyms`` field: add_synonym / remove_synonym / set_abbr."""
+
+    def add_synonym(self, synonym, force: bool = False, save: bool | None = None):
+        """Add one or more synonyms to this record's ``|``-separated ``synonyms``.
+
+        Parameters
+        ----------
+        synonym
+            A str or a list of str; ``""`` is ignored, a ``|`` inside a synonym is refused.
+        force
+            Add it even if another record of the registry already has this synonym.
+        save
+            Save the record; ``None`` (default) saves it if it is already saved.
+
+        Returns
+        -------
+        None
+
+        Raises
+        ------
+        ValidationError
+            When another record has the synonym (and ``force`` is False).
+
+        Examples
+        --------
+        >>> t = bt.CellType(name="T cell", synonyms="T-cell").save()
+        >>> t.add_synonym("T lymphocyte")
+        >>> bt.CellType.get(name="T cell").synonyms
+        'T-cell|T lymphocyte'
+        """
+        return add_synonym(self, synonym, force=force, save=save)
+
+    def remove_synonym(self, synonym):
+        """Remove one or more synonyms (absent ones are ignored); saves a saved record.
+
+        Parameters
+        ----------
+        synonym
+            A str or a list of str.
+
+        Returns
+        -------
+        None
+
+        Examples
+        --------
+        >>> t = bt.CellType(name="T cell", synonyms="T-cell|T lymphocyte").save()
+        >>> t.remove_synonym("T-cell")
+        >>> t.synonyms
+        'T lymphocyte'
+        """
+        return remove_synonym(self, synonym)
+
+    def set_abbr(self, value: str):
+        """Set ``abbr`` and add it as a synonym (unless it equals the name); saves a saved record.
+
+        Parameters
+        ----------
+        value
+            The abbreviation (unique in the registry).
+
+        Returns
+        -------
+        None
+
+        Examples
+        --------
+        >>> t = bt.CellType(name="T cell", synonyms="T lymphocyte").save()
+        >>> t.set_abbr("TC")
+        >>> t.abbr, t.synonyms
+        ('TC', 'T lymphocyte|TC')
+        """
+        return set_abbr(self, value)

@@ -17,6 +17,8 @@ import polars as pl
 
 from ..errors import FieldError, InvalidArgument, did_you_mean
 from ..logging import logger
+from ..model_map import REGISTRIES
+from ..record import Record, save
 from .dataset import Dataset, as_dataset, pandas_counts, pandas_replaced, require_anndata
 from .report import FIXABLE, REPORT_SCHEMA, ColumnReport, build_table
 
@@ -25,8 +27,6 @@ from .report import FIXABLE, REPORT_SCHEMA, ColumnReport, build_table
 def resolve_field(spec) -> tuple[type, str]:
     """``(Record class, field name)`` from ``bt.CellType.name``, ``"bt.CellType.name"``,
     ``"CellType.name"``, ``"CellType"`` (its name field) or a Record class."""
-    from ..record import REGISTRIES, Record
-
     if isinstance(spec, type) and issubclass(spec, Record):
         return spec, spec._schema.name_field
     model = getattr(spec, "model", None)
@@ -224,8 +224,6 @@ class _Curator:
         names them). Extra keyword arguments are set on every new record. Returns the saved
         records.
         """
-        from ..record import save
-
         keys = self._keys(key)
         self._ensure(keys)
         todo: dict[tuple, list] = {}

@@ -11,11 +11,11 @@ import datetime as dt
 import sys
 from typing import TYPE_CHECKING
 
-from .errors import shorten
+from ..errors import shorten
 
 if TYPE_CHECKING:
-    from .queryset import QuerySet
-    from .record import Record
+    from .queryset import BasicQuerySet as QuerySet
+    from .record import SQLRecord as Record
 
 _KINDS = {"str": "str", "int": "int", "float": "float", "bool": "bool", "datetime": "datetime", "json": "json"}
 _RELATIONS = ("fk", "m2m", "reverse_fk", "reverse_m2m")
@@ -107,8 +107,6 @@ def describe_registry(cls, return_str: bool = False) -> str | None:
 
 def describe_record(record: Record, return_str: bool = False) -> str | None:
     """A record's fields, its relations with counts, and for bio records their source and parents."""
-    from .queryset import QuerySet
-
     cls = type(record)
     record._materialize()
     saved = record.id is not None
@@ -144,7 +142,7 @@ def describe_record(record: Record, return_str: bool = False) -> str | None:
                 continue
             if not saved:
                 continue
-            qs = QuerySet.related(record, f)
+            qs = record._related(f)
             n = qs.count()
             if n == 0:
                 if always:

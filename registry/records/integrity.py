@@ -21,9 +21,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import IntegrityError
-from .fields import ForeignKey, ManyToMany
-from .storage.table import int_values
+from ..errors import IntegrityError
+from ..fields import ForeignKey, ManyToMany
+from ..storage.table import int_values
 
 SHOWN_IDS = 5  # ids listed in a message
 

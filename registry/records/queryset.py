@@ -1,4 +1,4 @@
-"""``QuerySet``: a lazy, immutable query over one registry of one instance, run by DuckDB.
+"""``BasicQuerySet``: a lazy, immutable query over one registry of one instance, run by DuckDB.
 
 Every method that narrows or reorders returns a new ``QuerySet``; nothing runs until rows are
 asked for (iteration, ``list``, ``df``, ``count`` …). The SQL comes from the pure translator
@@ -7,6 +7,10 @@ results into records, DataFrames or plain values.
 
 ``Record.using("path/or/name")`` gives a read-only ``QuerySet`` bound to another instance;
 the default instance never changes (no process-global switch).
+
+Curation and search methods are not here: ``registry.record.QuerySet`` adds them (the floor above),
+as ``registry.record.Record`` adds them to registries. A registry names its query-set class in
+``_queryset_class``, so every query set made here for it is the full one.
 """
 
 from __future__ import annotations
@@ -14,12 +18,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from .errors import (
+from ..errors import (
     FieldError,
     InstanceError,
     InvalidArgument,
@@ -28,44 +33,33 @@ from .errors import (
     shorten,
     text_error,
 )
-from .logging import logger
-from .query import Q, Query, compile_include, compile_query
-from .query.paths import field_of
-from .query.translate import IDS_TABLE, Compiled, InSelect
-from .storage import Instance
-from .storage.engine import StatementError
-from .storage.instance import InstanceNotFound
+from ..fields import JSON, Field, ForeignKey, field_name
+from ..logging import logger
+from ..model_map import registry_class
+from ..model_map import schema_map as _schemas
+from ..query import Q, Query, compile_include, compile_query
+from ..query.paths import field_of, resolve
+from ..query.translate import IDS_TABLE, Compiled, InSelect
+from ..settings import settings
+from ..storage import Instance
+from ..storage.engine import StatementError
+from ..storage.instance import InstanceNotFound
+from .declaration import RecordMeta
+from .describe import describe_queryset
+from .persistence import check_permanent, delete_records
 
 if TYPE_CHECKING:
     import pandas as pd
     import polars as pl
 
-    from .record import Record
+    from .record import SQLRecord as Record
 
 _READ_ONLY: dict[Path, Instance] = {}  # instances opened by using(), one per directory
 DF_LIMIT = 100  # df()'s default row limit, for registries and query sets alike (the seed's value)
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1  # ids are int64
 
 
-def _schemas():
-    from .record import schema_map
-
-    return schema_map()
-
-
-class _ClassOrInstance:
-    """A method usable on the class (``QuerySet.using(Model, "x")``) and on a query set (``qs.using("x")``)."""
-
-    def __init__(self, func):
-        self.func = func
-        self.__doc__ = func.__doc__
-
-    def __get__(self, obj, owner):
-        if obj is None:
-            return lambda model, instance=None, **kw: self.func(owner, model, None, instance, **kw)
-        return lambda instance=None, **kw: self.func(owner, obj.model, obj, instance, **kw)
-
-
-class QuerySet:
+class BasicQuerySet:
     """A lazy query over the records of ``model`` in ``instance`` (default: ``ln.settings.instance``).
 
     >>> qs = ln.ULabel.filter(name__startswith="T").order_by("-created_at")  # doctest: +SKIP
@@ -86,39 +80,35 @@ class QuerySet:
         self._query = _query if _query is not None else Query(model.__name__)
 
     # -- building (each returns a new QuerySet) --------------------------------------------
-    def _clone(self, query: Query) -> QuerySet:
-        return QuerySet(self.model, self.instance, read_only=self.read_only, _query=query)
+    def _clone(self, query: Query) -> Self:
+        return type(self)(self.model, self.instance, read_only=self.read_only, _query=query)
 
-    def filter(self, *queries: Q, **expressions: Any) -> QuerySet:
+    def filter(self, *queries: Q, **expressions: Any) -> Self:
         """Narrow with ``Q`` objects and Django-style expressions (``name__icontains="cell"``)."""
         self._check_values(expressions.values(), queries, expressions)
         return self._clone(self._query.filter(*queries, **expressions))
 
-    def exclude(self, *queries: Q, **expressions: Any) -> QuerySet:
+    def exclude(self, *queries: Q, **expressions: Any) -> Self:
         """Drop records matching the expressions; records whose field is NULL are kept (as Django)."""
         self._check_values(expressions.values(), queries, expressions)
         return self._clone(self._query.exclude(*queries, **expressions))
 
-    def order_by(self, *fields: str) -> QuerySet:
+    def order_by(self, *fields: str) -> Self:
         """Order by fields, ``"-field"`` descending; forward relations allowed (``"created_by__handle"``)."""
-        from .fields import field_name
-
         return self._clone(self._query.order_by(*(f if isinstance(f, str) else field_name(f) for f in fields)))
 
-    def distinct(self) -> QuerySet:
+    def distinct(self) -> Self:
         """Rows are never repeated by relation filters; ``distinct`` de-duplicates ``values``/``values_list``."""
         return self._clone(self._query.with_distinct())
 
-    def all(self) -> QuerySet:
+    def all(self) -> Self:
         return self._clone(self._query)
 
-    def reverse(self) -> QuerySet:
+    def reverse(self) -> Self:
         return self._clone(self._query.reverse_ordering())
 
     def _check_values(self, values, queries, keys=()) -> None:
         # Unknown fields and lookups fail at filter() time, as in Django, not at first evaluation.
-        from .query.paths import resolve
-
         schema = self.model._schema
         schemas = _schemas()
         for key in keys:
@@ -134,7 +124,7 @@ class QuerySet:
                 leaves.extend(v for _, v in q.leaves())
         root = self.instance.root
         for v in leaves:
-            if isinstance(v, QuerySet) and v.instance.root != root:
+            if isinstance(v, BasicQuerySet) and v.instance.root != root:
                 raise InvalidArgument(
                     f"a {v.model.__name__} query set from {v.instance!r} cannot filter {self.model.__name__} records of {self.instance!r}"
                 )
@@ -320,9 +310,7 @@ class QuerySet:
         if idlike is not None and expressions:
             raise InvalidArgument(f"{self.model.__name__}.get() takes either an id/uid or field expressions, not both")
         if idlike is not None and self._is_all():
-            from .record import get
-
-            return get(self.model, idlike, self.instance)
+            return get_one(self.model, idlike, self.instance)
         if isinstance(idlike, bool):
             raise InvalidArgument(f"get() takes an int id or a str uid, got {idlike!r}")
         if isinstance(idlike, (int, np.integer)):
@@ -368,8 +356,6 @@ class QuerySet:
         >>> ln.ULabel.filter(name__startswith="tmp ").delete(permanent=True)
         3
         """
-        from .record import check_permanent
-
         check_permanent(permanent, self.model.__name__)
         if self.read_only:
             raise ReadOnlyError(
@@ -383,8 +369,6 @@ class QuerySet:
         )
         if not len(ids):
             return 0
-        from .record import delete_records
-
         # rows, what cascades from them and their link rows: all or nothing
         with self.instance.transaction() as tx:
             n = delete_records(self.model, np.asarray(ids, np.int64), self.instance, tx)
@@ -393,8 +377,6 @@ class QuerySet:
     # -- column access ---------------------------------------------------------------------
     def _values_table(self, fields: Sequence[str]) -> pa.Table:
         fields = list(fields) or [c for c in self.model._schema.columns]
-        from .fields import field_name
-
         fields = [field_name(f) for f in fields]
         return self._run(self._compile("values", columns=fields))
 
@@ -518,8 +500,6 @@ class QuerySet:
         └── first 1
             └── ULabel(name='shown')
         """
-        from .describe import describe_queryset
-
         return describe_queryset(self, return_str=return_str)
 
     def to_dataframe(
@@ -567,7 +547,7 @@ class QuerySet:
         return table
 
     # -- search results ----------------------------------------------------------------------
-    def _ranked(self, ids: np.ndarray, scores: np.ndarray) -> QuerySet:
+    def _ranked(self, ids: np.ndarray, scores: np.ndarray) -> Self:
         """This query set restricted to ``ids`` in the given order, with a ``score`` per record."""
         ids = np.asarray(ids, dtype=np.int64)
         scores = np.asarray(scores, dtype=np.float64)
@@ -578,40 +558,16 @@ class QuerySet:
         rank = pa.table({"id": ids, "score": scores, "pos": np.arange(len(ids), dtype=np.int64)})
         return self._clone(self._query.with_rank(rank))
 
-    # -- relations ---------------------------------------------------------------------------
-    @classmethod
-    def related(cls, record: Record, field_spec) -> QuerySet:
-        """The records related to ``record`` through ``field_spec`` (``user.created_artifacts``).
-
-        ``field_spec`` is a ``FieldSpec`` of ``record``'s registry (reverse_fk, m2m or
-        reverse_m2m) or its name. Lazy: the ids are selected in SQL, not materialised.
-        """
-        from .record import REGISTRIES
-
-        if isinstance(field_spec, str):
-            spec = type(record)._schema.fields.get(field_spec)
-            if spec is None:
-                raise FieldError(f"{type(record).__name__} has no relation '{field_spec}'")
-        else:
-            spec = field_spec
-        if record.id is None:
-            raise ValidationError(f"{type(record).__name__} record is not saved yet; it has no related records")
-        target = REGISTRIES[spec.target]
-        inst = record._instance or type(record)._resolve_instance()
-        qs = QuerySet(target, inst, read_only=inst.read_only)
-        if spec.kind == "reverse_fk":
-            sel = InSelect(target._schema.table, "id", spec.remote_column, int(record.id))
-        elif spec.kind in ("m2m", "reverse_m2m"):
-            sel = InSelect(spec.link_table, spec.link_target, spec.link_source, int(record.id))
-        elif spec.kind == "fk":
-            fk_id = getattr(record, spec.column)
-            return qs.filter(id=fk_id) if fk_id is not None else qs.filter(id__in=[])
-        else:
-            raise FieldError(f"{type(record).__name__}.{spec.name} is not a relation")
-        return qs.filter(id__in=sel)
-
     # -- other instances -----------------------------------------------------------------------
-    def connect(self, instance=None, **kwargs) -> QuerySet:
+    def using(self, instance=None, *, version: int | None = None, as_of=None) -> Self:
+        """This query on another instance, read-only: a directory path or a name in ``ln.settings``;
+        with ``version=N`` or ``as_of=datetime``, a read-only snapshot of the past.
+
+        >>> ln.ULabel.filter(name__startswith="a").using("../other").df()  # doctest: +SKIP
+        """
+        return using(self.model, instance, version=version, as_of=as_of, query=self._query)
+
+    def connect(self, instance=None, **kwargs) -> Self:
         """LaminDB 2.x's name for :meth:`using`: this query on another instance, read-only.
 
         Examples
@@ -621,310 +577,165 @@ class QuerySet:
         """
         return self.using(instance, **kwargs)
 
-    @_ClassOrInstance
-    def using(cls, model, current: QuerySet | None, instance=None, *, version=None, as_of=None) -> QuerySet:
-        """A read-only query set on another instance: a directory path or a name in ``ln.settings``;
-        with ``version=N`` or ``as_of=datetime``, a read-only snapshot of the past.
 
-        >>> ln.ULabel.using("../other").filter(name__startswith="a").df()  # doctest: +SKIP
-        """
-        if instance is None or (isinstance(instance, str) and instance == "default"):
-            inst = model._resolve_instance(None)
-            read_only = False
-        else:
-            inst = open_read_only(instance)
-            read_only = True
-        if version is not None or as_of is not None:
-            model._ensure_tables(inst)
-            try:
-                inst = inst.at(model._schema.table, version=version, as_of=as_of)
-            except ValueError as e:
-                raise InvalidArgument(f"{model.__name__}.using(): {e}") from None
-            model._ensure_tables(inst)
-            read_only = True
-        query = current._query if current is not None else Query(model.__name__)
-        return QuerySet(model, inst, read_only=read_only, _query=query)
+def queryset(model: type[Record], instance: Instance | None = None, **kwargs: Any) -> BasicQuerySet:
+    """A query set of ``model``'s own query-set class (the full one for public registries)."""
+    return model._queryset_class(model, instance, **kwargs)
 
-    # -- curation and search (delegates) ---------------------------------------------------------
-    def validate(self, values, field=None, *, mute: bool = False, organism=None, source=None, strict_source=False):
-        """Whether each value exists exactly (case-sensitive, no synonyms) in ``field`` of the registry.
 
-        On a query set, only its records count (``ULabel.filter(...).validate(...)``).
+def using(model: type[Record], instance=None, *, version=None, as_of=None, query: Query | None = None) -> BasicQuerySet:
+    """``query`` (default: all records) on another instance, read-only; or at a past version."""
+    if instance is None or (isinstance(instance, str) and instance == "default"):
+        inst = model._resolve_instance(None)
+        read_only = False
+    else:
+        inst = open_read_only(instance)
+        read_only = True
+    if version is not None or as_of is not None:
+        model._ensure_tables(inst)
+        try:
+            inst = inst.at(model._schema.table, version=version, as_of=as_of)
+        except ValueError as e:
+            raise InvalidArgument(f"{model.__name__}.using(): {e}") from None
+        model._ensure_tables(inst)
+        read_only = True
+    return queryset(model, inst, read_only=read_only, _query=query if query is not None else Query(model.__name__))
 
-        Parameters
-        ----------
-        values
-            A str, a list, a pandas/polars Series or a numpy array of values.
-        field
-            The field to match, as a name or a field (``bt.CellType.ontology_id``); default: the
-            registry's name field (``name``, ``symbol`` for genes, ``handle`` for users).
-        mute
-            Do not log the summary of what did not validate.
-        organism
-            For registries with an organism (genes): an ``Organism`` record or its name.
-        source
-            A ``bt.Source`` record to restrict the reference to.
-        strict_source
-            Accepted for LaminDB 2.x scripts: ``source=`` always restricts the reference here.
 
-        Returns
-        -------
-        numpy.ndarray of bool, or a numpy bool for a single str.
+def related(record: Record, field_spec) -> BasicQuerySet:
+    """The records related to ``record`` through ``field_spec`` (``user.created_artifacts``).
 
-        See Also
-        --------
-        inspect : what the non-validated values could be.
+    ``field_spec`` is a ``FieldSpec`` of ``record``'s registry (reverse_fk, m2m or
+    reverse_m2m) or its name. Lazy: the ids are selected in SQL, not materialised.
+    """
+    if isinstance(field_spec, str):
+        spec = type(record)._schema.fields.get(field_spec)
+        if spec is None:
+            raise FieldError(f"{type(record).__name__} has no relation '{field_spec}'")
+    else:
+        spec = field_spec
+    if record.id is None:
+        raise ValidationError(f"{type(record).__name__} record is not saved yet; it has no related records")
+    target = registry_class(spec.target)
+    inst = record._instance or type(record)._resolve_instance()
+    qs = queryset(target, inst, read_only=inst.read_only)
+    if spec.kind == "reverse_fk":
+        sel = InSelect(target._schema.table, "id", spec.remote_column, int(record.id))
+    elif spec.kind in ("m2m", "reverse_m2m"):
+        sel = InSelect(spec.link_table, spec.link_target, spec.link_source, int(record.id))
+    elif spec.kind == "fk":
+        fk_id = getattr(record, spec.column)
+        return qs.filter(id=fk_id) if fk_id is not None else qs.filter(id__in=[])
+    else:
+        raise FieldError(f"{type(record).__name__}.{spec.name} is not a relation")
+    return qs.filter(id__in=sel)
 
-        Examples
-        --------
-        >>> ln.save([ln.ULabel(name="benchmark"), ln.ULabel(name="prediction")])
-        >>> ln.ULabel.validate(["benchmark", "Benchmark", "test"], mute=True)
-        array([ True, False, False])
-        >>> bool(ln.ULabel.validate("prediction"))
-        True
-        """
-        from . import curate
 
-        return curate.validate(self, values, field, mute=mute, organism=organism, source=source)
-
-    def inspect(
-        self,
-        values,
-        field=None,
-        *,
-        mute: bool = False,
-        organism=None,
-        source=None,
-        from_source: bool = True,
-        strict_source: bool = False,
-    ):
-        """Which values validate, which map to a record through casing or synonyms, and close matches.
-
-        Parameters
-        ----------
-        values
-            A str, a list, a pandas/polars Series or a numpy array of values.
-        field
-            The field to match (name or field object); default: the registry's name field.
-        mute
-            Do not log the report.
-        organism
-            For registries with an organism: an ``Organism`` record or its name.
-        source
-            A ``bt.Source`` record to restrict the reference to.
-        from_source, strict_source
-            Accepted for LaminDB 2.x scripts; inspect only reports what a public source holds
-            (it never adds records), and ``source=`` always restricts the reference.
-
-        Returns
-        -------
-        InspectResult
-            ``.validated`` and ``.non_validated`` (unique values, input order),
-            ``.synonyms_mapper`` (value -> standardized name), ``.frac_validated``, ``.df``.
-
-        Examples
-        --------
-        >>> ln.save([bt.CellType(name="T cell", synonyms="T-cell|T lymphocyte"), bt.CellType(name="B cell")])
-        >>> res = bt.CellType.inspect(["T cell", "T-cell", "foo"], mute=True)
-        >>> res.validated, res.non_validated
-        (['T cell'], ['T-cell', 'foo'])
-        >>> res.synonyms_mapper
-        {'T-cell': 'T cell'}
-        """
-        from . import curate
-
-        return curate.inspect(self, values, field, mute=mute, organism=organism, source=source)
-
-    def standardize(
-        self,
-        values,
-        field=None,
-        *,
-        return_field=None,
-        return_mapper: bool = False,
-        case_sensitive: bool = False,
-        mute: bool = False,
-        public_aware: bool = True,
-        keep="first",
-        synonyms_field: str = "synonyms",
-        organism=None,
-        source=None,
-        from_source: bool | None = None,
-        strict_source: bool = False,
-    ):
-        """Map synonyms and case variants to the standardized names of ``field``.
-
-        Per value, the first hit wins: an exact match (kept as is), a case-insensitive match
-        of ``field`` (unless ``case_sensitive``), a synonym. Values that map to nothing are
-        returned unchanged and reported in a warning.
-
-        Parameters
-        ----------
-        values
-            A str (a str is returned), a list, a pandas/polars Series or a numpy array.
-        field
-            The field holding the standardized names; default: the registry's name field.
-        return_field
-            Return this field of the matched records instead (e.g. ``"ontology_id"``).
-        return_mapper
-            Return ``{input: standardized}`` for the values that changed, instead of a list.
-        case_sensitive
-            Skip the case-insensitive tier.
-        mute
-            Do not log.
-        public_aware
-            For bio registries: values not found in the registry are standardized against the
-            public source too (LaminDB's ``from_source``).
-        keep
-            When a synonym belongs to several records: ``"first"``, ``"last"`` (by id) or
-            ``False`` (a list of all their names).
-        synonyms_field
-            The field with ``|``-separated synonyms; ``None`` turns synonym matching off.
-        organism
-            For registries with an organism: an ``Organism`` record or its name.
-        source
-            A ``bt.Source`` record to restrict the reference to.
-        from_source
-            LaminDB 2.x's name for ``public_aware`` (it wins when given).
-        strict_source
-            Accepted for LaminDB 2.x scripts: ``source=`` always restricts the reference here.
-
-        Returns
-        -------
-        list, str or dict
-            Standardized values in input order (a str for a str), or the mapper.
-
-        Examples
-        --------
-        >>> ln.save([bt.CellType(name="T cell", synonyms="T-cell|T lymphocyte"), bt.CellType(name="B cell")])
-        >>> bt.CellType.standardize(["T-cell", "t cell", "B cell", "foo"], mute=True, public_aware=False)
-        ['T cell', 'T cell', 'B cell', 'foo']
-        >>> bt.CellType.standardize(["T lymphocyte", "b CELL"], return_mapper=True, mute=True, public_aware=False)
-        {'T lymphocyte': 'T cell', 'b CELL': 'B cell'}
-        """
-        from . import curate
-
-        if from_source is not None:
-            public_aware = bool(from_source)
-        return curate.standardize(
-            self,
-            values,
-            field,
-            return_field=return_field,
-            return_mapper=return_mapper,
-            case_sensitive=case_sensitive,
-            mute=mute,
-            public_aware=public_aware,
-            keep=keep,
-            synonyms_field=synonyms_field,
-            organism=organism,
-            source=source,
+def get_one(cls: type[Record], idlike=None, instance: Instance | None = None, **expressions) -> Any:
+    """``Record.get`` and ``QuerySet.get`` on an unfiltered registry: by id, uid (prefix) or equalities,
+    through the storage hash index when the expressions are plain equalities."""
+    if idlike is not None and expressions:
+        raise InvalidArgument(f"{cls.__name__}.get() takes either an id/uid or field expressions, not both")
+    inst = cls._resolve_instance(instance)
+    if isinstance(idlike, bool):
+        raise InvalidArgument(f"{cls.__name__}.get() takes an int id or a str uid, got {idlike!r}")
+    if isinstance(idlike, (int, np.integer)):
+        return get_by_id(cls, int(idlike), inst)
+    if isinstance(idlike, str):
+        bad = text_error(idlike, f"{cls.__name__}.get() uid")
+        if bad is not None:
+            raise bad
+        return _get_by_uid(cls, idlike, inst)
+    if idlike is not None:
+        raise InvalidArgument(
+            f"{cls.__name__}.get() takes an int id or a str uid (or prefix), got {type(idlike).__name__} {shorten(idlike)}"
         )
+    if not expressions:
+        raise InvalidArgument(f"{cls.__name__}.get() needs an id, a uid or field expressions, e.g. get(name='...')")
+    simple = _simple_equalities(cls, expressions)
+    if simple is None:
+        return queryset(cls, inst).get(**expressions)
+    table = cls._schema_table()
+    (col, value), rest = simple[0], simple[1:]
+    rows = inst.find(table, col, value)
+    for col, value in rest:
+        if rows.num_rows == 0:
+            break
+        mask = rows.column(col).is_null() if value is None else pc.fill_null(pc.equal(rows.column(col), value), False)
+        rows = rows.filter(mask)
+    return _one(cls, rows.slice(0, 2), inst, ", ".join(f"{k}={shorten(v)}" for k, v in expressions.items()))
 
-    def from_values(self, values, field=None, create: bool = False, organism=None, source=None, mute: bool = False):
-        """Records for a list of values: the saved ones (synonyms and casing resolved), and with
-        ``create=True`` new unsaved records for the rest.
 
-        Parameters
-        ----------
-        values
-            A list, a pandas/polars Series or a numpy array of values.
-        field
-            The field the values are of; default: the registry's name field.
-        create
-            Build a new record for every value not found (save them with ``.save()``).
-        organism
-            For registries with an organism: an ``Organism`` record or its name.
-        source
-            A ``bt.Source`` record to restrict the reference to.
-        mute
-            Do not log.
+def get_by_id(cls: type[Record], id_: int, inst: Instance) -> Any:
+    if not _INT64_MIN <= id_ <= _INT64_MAX:
+        raise cls.DoesNotExist(f"{cls.__name__} with id={shorten(id_)} does not exist (ids are 64-bit integers)")
+    rows = inst.find(cls._schema_table(), "id", int(id_))
+    if rows.num_rows:
+        return cls._from_arrow(rows.slice(0, 1), inst)[0]
+    raise cls.DoesNotExist(f"{cls.__name__} with id={id_} does not exist")
 
-        Returns
-        -------
-        RecordList
-            A list of records with ``.save()`` and ``.df()``.
 
-        Examples
-        --------
-        >>> ln.save([ln.ULabel(name="benchmark")])
-        >>> [r.name for r in ln.ULabel.from_values(["benchmark", "new one"], mute=True)]
-        ['benchmark']
-        >>> records = ln.ULabel.from_values(["benchmark", "new one"], create=True, mute=True)
-        >>> [r.name for r in records.save()]
-        ['benchmark', 'new one']
-        >>> ln.ULabel.filter().count()
-        2
-        """
-        from . import curate
+def _simple_equalities(cls, expressions) -> list[tuple[str, Any]] | None:
+    """``[(column, value)]`` when every expression is ``field=value`` on a direct column, else None."""
+    out = []
+    for key, value in expressions.items():
+        name = key[:-7] if key.endswith("__exact") else key
+        f = cls._fields.get(name)
+        if isinstance(value, int) and not _INT64_MIN <= value <= _INT64_MAX:
+            return None  # no stored value equals it; the query path answers DoesNotExist
+        if isinstance(value, str):
+            bad = text_error(value, f"{cls.__name__}.get({key}=...)")
+            if bad is not None:
+                raise bad
+        if isinstance(f, ForeignKey):
+            if isinstance(type(value), RecordMeta):
+                value = value.id
+            elif value is not None and not isinstance(value, int):
+                return None
+            out.append((f.column, value))
+            continue
+        if name in cls._id_columns():
+            out.append((name, value))
+            continue
+        if not isinstance(f, Field) or "__" in name or isinstance(f, JSON):
+            return None
+        try:
+            value = f.clean(value) if value is not None else None
+        except ValidationError:
+            return None  # e.g. name=1: compared by the query engine, exactly as filter(name=1) does
+        out.append((f.column, value))
+    return out
 
-        return curate.from_values(self, values, field, create=create, organism=organism, source=source, mute=mute)
 
-    def lookup(self, field=None, return_field=None, keep="first"):
-        """An object with one attribute per value of ``field``, for tab completion (``lookup().t_cell``).
+def _get_by_uid(cls, uid: str, inst: Instance) -> Record:
+    table = cls._schema_table()
+    if len(uid) >= cls._uid_length:
+        rows = inst.find(table, "uid", uid)
+    else:
+        snap = inst.snapshot(table)
+        rows = snap.filter(pc.starts_with(snap.column("uid"), uid)).slice(0, 2) if uid else snap.slice(0, 2)
+    if rows.num_rows == 0:
+        hint = f" Did you forget a keyword as in {cls.__name__}.get({cls._name_field}='{uid}')?"
+        raise cls.DoesNotExist(f"No record found with uid '{uid}'.{hint}")
+    if rows.num_rows > 1:
+        raise cls.MultipleObjectsReturned(
+            f"uid prefix '{uid}' matches several {cls.__name__} records; give more characters of the uid"
+        )
+    return cls._from_arrow(rows, inst)[0]
 
-        Attribute names are the values lower-cased with non-alphanumerics as ``_`` (``"T cell"``
-        -> ``t_cell``; a leading digit gets the ``ln_``/``bt_`` prefix; keywords a trailing ``_``).
 
-        Parameters
-        ----------
-        field
-            The field whose values name the attributes; default: the registry's name field.
-        return_field
-            Give this field of the record instead of the record.
-        keep
-            For values that normalise to the same attribute: ``"first"``, ``"last"`` or
-            ``False`` (a list).
+def _one(cls, rows: pa.Table, inst: Instance, what: str) -> Record:
+    if rows.num_rows == 0:
+        raise cls.DoesNotExist(f"{cls.__name__} matching {what} does not exist")
+    if rows.num_rows > 1:
+        raise cls.MultipleObjectsReturned(
+            f"get() returned more than one {cls.__name__} for {what}; use filter(...) to get them all"
+        )
+    return cls._from_arrow(rows, inst)[0]
 
-        Returns
-        -------
-        Lookup
-            Attribute access, plus ``.dict()`` from raw values to records.
 
-        Examples
-        --------
-        >>> ln.save([ln.ULabel(name="T cell"), ln.ULabel(name="1st label")])
-        >>> labels = ln.ULabel.lookup()
-        >>> labels.t_cell.name, labels.ln_1st_label.name
-        ('T cell', '1st label')
-        >>> ln.ULabel.lookup(return_field="uid").t_cell == labels.t_cell.uid
-        True
-        """
-        from . import curate
-
-        return curate.lookup(self, field, return_field, keep=keep)
-
-    def search(self, string, *, field=None, limit: int | None = 20, case_sensitive: bool = False):
-        """Records ranked by how well their text fields match ``string``: exact and synonym hits
-        first, then word and substring matches, then typo-tolerant ones.
-
-        Parameters
-        ----------
-        string
-            The query.
-        field
-            A field or list of fields to search; default: every text field.
-        limit
-            At most this many records (``None``: all matches).
-        case_sensitive
-            Match case exactly.
-
-        Returns
-        -------
-        QuerySet
-            Ordered by score; ``.df()`` shows the ``score`` column.
-
-        Examples
-        --------
-        >>> ln.save([ln.ULabel(name=n) for n in ["lymphocyte", "T cell", "B cell"]])
-        >>> ln.ULabel.search("lymphocite").to_list("name")[0]
-        'lymphocyte'
-        >>> ln.ULabel.search("cell", limit=2).count()
-        2
-        """
-        from .search import search
-
-        return search(self, string, field=field, limit=limit, case_sensitive=case_sensitive)
+# ---------------------------------------------------------------------------------------------
+# saving
 
 
 def open_read_only(spec) -> Instance:
@@ -933,8 +744,6 @@ def open_read_only(spec) -> Instance:
     One read-only ``Instance`` per directory is kept for the process, so repeated
     ``using(...)`` calls share its snapshots and DuckDB tables.
     """
-    from .settings import settings
-
     if isinstance(spec, Instance):
         root = spec.root
     elif isinstance(spec, (str, os.PathLike)):
@@ -963,4 +772,4 @@ def open_read_only(spec) -> Instance:
     return inst
 
 
-__all__ = ["QuerySet", "open_read_only"]
+__all__ = ["BasicQuerySet", "queryset", "using", "related", "get_one", "open_read_only"]

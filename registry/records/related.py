@@ -7,9 +7,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import InvalidArgument, ValidationError
+from ..errors import InvalidArgument, ValidationError
+from ..model_map import reverse_name
+from ..storage.table import int_values
 from .integrity import check_linked
-from .storage.table import int_values
+from .persistence import check_writable
+from .queryset import related
 
 
 def _ids_linked(inst, link_table: str, key_col: str, other_col: str, key: int) -> np.ndarray:
@@ -54,17 +57,13 @@ class ManyToManyManager:
         return np.unique(np.asarray(ids, np.int64))
 
     def all(self):
-        from .queryset import QuerySet
-
         self._inst()
-        return QuerySet.related(self.record, self.name)
+        return related(self.record, self.name)
 
     def add(self, *records) -> None:
         """Link records (one commit; existing links are kept, not duplicated)."""
-        from .record import _check_writable
-
         inst = self._inst()
-        _check_writable(inst)
+        check_writable(inst)
         flat = [r for item in records for r in (item if isinstance(item, (list, tuple)) else [item])]
         ids = self._target_ids(flat)
         with inst.transaction() as tx:  # both ends checked under the writer lock: no dangling link rows
@@ -82,10 +81,8 @@ class ManyToManyManager:
             tx.commit(self.link_table, inserts=rows)
 
     def remove(self, *records) -> None:
-        from .record import _check_writable
-
         inst = self._inst()
-        _check_writable(inst)
+        check_writable(inst)
         flat = [r for item in records for r in (item if isinstance(item, (list, tuple)) else [item])]
         ids = self._target_ids(flat)
         snap = inst.snapshot(self.link_table)
@@ -131,10 +128,7 @@ class ReverseForeignKey:
     def __get__(self, instance, owner=None):
         if instance is None:
             return self
-        from .queryset import QuerySet
-        from .record import _reverse_name
-
-        return QuerySet.related(instance, _reverse_name(self.model, self.fk))
+        return related(instance, reverse_name(self.model, self.fk))
 
 
 class ReverseManyToMany:
@@ -147,7 +141,5 @@ class ReverseManyToMany:
     def __get__(self, instance, owner=None):
         if instance is None:
             return self
-        from .queryset import QuerySet
-
         type(instance)._resolve_instance(instance._instance)
-        return QuerySet.related(instance, self.m2m.related_name or (self.model._schema_table() + "s"))
+        return related(instance, reverse_name(self.model, self.m2m))

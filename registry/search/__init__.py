@@ -24,6 +24,8 @@ import numpy as np
 import polars as pl
 
 from registry.errors import FieldError, InvalidArgument, ValidationError, did_you_mean, shorten, text_error
+from registry.records.declaration import RecordMeta
+from registry.records.queryset import BasicQuerySet, queryset
 from registry.search import batch as _batch
 from registry.search import rank as _rank
 from registry.search.candidates import CACHE, FieldRole, build, default_roles
@@ -44,13 +46,10 @@ _SUBSET_SHARE = 0.1
 
 def _scope(scope) -> tuple[type, Any]:
     """(Record class, QuerySet or None) for a registry class or a query set."""
-    from registry.record import Record
-
-    if isinstance(scope, type) and issubclass(scope, Record):
+    if isinstance(scope, BasicQuerySet):
+        return scope.model, scope
+    if isinstance(scope, RecordMeta):
         return scope, None
-    model = getattr(scope, "model", None)
-    if isinstance(model, type) and issubclass(model, Record) and hasattr(scope, "_ranked"):
-        return model, scope
     raise InvalidArgument(
         f"search needs a registry class (e.g. CellType) or one of its query sets, got {type(scope).__name__}"
     )
@@ -225,9 +224,7 @@ def search(scope, string, *, field=None, limit: int | None = 20, case_sensitive:
     ids = frame["id"].gather(rows).to_numpy()
     if qs is None or getattr(qs._query, "is_sliced", False):
         # A slice cannot be ranked (the QuerySet contract); the ids already carry the restriction.
-        from registry.queryset import QuerySet
-
-        qs = QuerySet(model, qs.instance if qs is not None else None, read_only=getattr(qs, "read_only", False))
+        qs = queryset(model, qs.instance if qs is not None else None, read_only=getattr(qs, "read_only", False))
     return qs._ranked(ids, scores)
 
 

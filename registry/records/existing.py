@@ -1,0 +1,110 @@
+"""The saved record a constructor returns: ``ULabel(name="x")`` gives back the saved "x", as LaminDB.
+
+It runs on every constructor call of such a registry, so it must be cheap: an empty registry costs
+nothing, a few lookups use the storage hash index, and many lookups at one table version (bulk
+construction) build a value -> row dict once. Commits of other processes are seen within half a
+second (and ``save()`` still checks unique fields).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import pyarrow.compute as pc
+
+from ..errors import text_error
+from ..settings import settings
+from ..storage.table import int_values
+from .rows import RowBatch
+
+if TYPE_CHECKING:
+    from .declaration import ModelBase
+
+FRESH_SECONDS = 0.5  # how long a "no such name" answer is trusted without looking at the table again
+DICT_AFTER = 64  # lookups at one table version before a value -> row dict pays for itself
+
+
+def match_name_field(cls: type[ModelBase], values: dict) -> dict | None:
+    """LaminDB's default: a record with the same value of the name field is the same record."""
+    value = values.get(cls._name_field)
+    if isinstance(value, str) and text_error(value, cls._name_field) is not None:
+        return None  # not valid Unicode: nothing stored can match, and save() refuses it
+    return {cls._name_field: value} if isinstance(value, str) else None
+
+
+class ExistingIndex:
+    """What ``find_existing`` keeps per registry and instance: the snapshot it looked in, and
+    once many lookups hit one table version, a value -> row dict over it."""
+
+    __slots__ = ("table", "version", "snap", "checked", "index", "empty", "lookups", "batch", "ids", "simple")
+
+    def __init__(self, cls: type[ModelBase], table, snap, empty: bool):
+        self.table, self.version, self.snap, self.empty = table, table.version, snap, empty
+        # the registry matches on its name field alone, so the index answers for the constructor
+        self.simple = getattr(cls._existing_match, "__func__", None) is match_name_field
+        self.checked = time.monotonic()
+        self.index: dict | None = None
+        self.batch: RowBatch | None = None
+        self.ids: Any = None
+        self.lookups = 0
+
+    def stale(self, now: float) -> bool:
+        return self.table.version != self.version or now - self.checked > FRESH_SECONDS
+
+    def surely_absent(self, value) -> bool:
+        """True when this fresh index proves no saved record has ``value`` in the name field."""
+        return self.empty or (self.simple and self.index is not None and value not in self.index)
+
+
+_EXISTING: dict[tuple, ExistingIndex] = {}
+
+
+def cached(cls: type[ModelBase]) -> ExistingIndex | None:
+    """The index of ``cls`` on the default instance if it is fresh (the constructor's hot path)."""
+    e = _EXISTING.get((id(settings._instance), cls))
+    return None if e is None or e.stale(time.monotonic()) else e
+
+
+def find_existing(cls: type[ModelBase], match: dict) -> Any:
+    """The first saved record of ``cls`` (default instance) whose fields equal ``match``, or None."""
+    inst = settings.instance
+    key = (id(inst), cls)
+    e = _EXISTING.get(key)
+    now = time.monotonic()
+    if e is None or e.stale(now):
+        cls._ensure_tables(inst)
+        name = cls._schema_table()
+        snap = inst.snapshot(name)
+        if e is None or snap is not e.snap:
+            e = _EXISTING[key] = ExistingIndex(cls, inst.table(name), snap, snap.num_rows == 0)
+        e.checked = now
+    if e.empty:
+        return None
+    snap = e.snap
+    items = iter(match.items())
+    col, value = next(items)
+    rest = list(items)
+    if e.index is None or rest:
+        e.lookups += 1
+        if e.lookups <= DICT_AFTER or rest:
+            rows = inst.find(e.table.spec.name, col, value)
+            for c, v in rest:
+                if rows.num_rows:
+                    column = rows.column(c)
+                    rows = rows.filter(column.is_null() if v is None else pc.fill_null(pc.equal(column, v), False))
+            return cls._from_arrow(rows.slice(0, 1), inst)[0] if rows.num_rows else None
+        values = snap.column(col).to_pylist()
+        # reversed, so the first row of a repeated value wins (LaminDB's .first())
+        e.index = dict(zip(reversed(values), range(len(values) - 1, -1, -1), strict=True))
+        e.batch = RowBatch(snap, cls._json_columns())
+        e.ids = int_values(snap.column("id"))
+    pos = e.index.get(value)
+    if pos is None:
+        return None
+    obj = cls.__new__(cls)
+    obj.__dict__ = {"_batch": e.batch, "_row": pos, "_instance": inst, "id": int(e.ids[pos])}
+    return obj
+
+
+__all__ = ["ExistingIndex", "find_existing", "cached", "match_name_field"]
