@@ -563,7 +563,8 @@ def demo(
     """Import the Cell Ontology, then validate, inspect, standardize and search a column of messy labels."""
     ln, inst = _open(path, create=True)
     import registry.bio as bt
-    from registry.bio.sources import import_cell_ontology, messy_values
+    from registry.bio.models import import_cell_ontology
+    from registry.bio.sources import messy_values
 
     console.rule(f"[bold]registry demo[/] on {inst.root}")
     timings = Table(title=f"curating {n:,} cell-type labels against bt.CellType", show_lines=False)

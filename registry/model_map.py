@@ -52,7 +52,9 @@ def schema_map() -> SchemaMap:
     if cached is not None:
         return cached
     models = concrete()
-    specs: dict[str, dict[str, FieldSpec]] = {m.__name__: {f.name: f.spec() for f in m._fields.values()} for m in models}
+    specs: dict[str, dict[str, FieldSpec]] = {
+        m.__name__: {f.name: f.spec() for f in m._fields.values()} for m in models
+    }
     for model in models:
         name = model.__name__
         for f in model._fields.values():

@@ -122,7 +122,8 @@ BATCH_MAX = [10**5]
 def phase_ontology(rec: Recorder, inst: Path) -> None:
     import registry as ln
     import registry.bio as bt
-    from registry.bio.sources import cell_ontology, import_cell_ontology
+    from registry.bio.models import import_cell_ontology
+    from registry.bio.sources import cell_ontology
 
     terms = cell_ontology().num_rows
     rec.n = terms

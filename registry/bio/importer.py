@@ -33,9 +33,12 @@ def _progress(enabled: bool, label: str, total: int):
         yield lambda n=1: bar.advance(task, n)
 
 
-def import_frame(model, spec, frame: pl.DataFrame, inst, *, progress: bool = True) -> int:
-    """Insert the source's current (non-obsolete) terms the registry lacks, with parent links."""
-    from .models import _organism_record, _source_record
+def import_frame(model, spec, frame: pl.DataFrame, inst, *, source_of, organism_of, progress: bool = True) -> int:
+    """Insert the source's current (non-obsolete) terms the registry lacks, with parent links.
+
+    ``source_of()`` and ``organism_of()`` give the ``bt.Source`` and ``bt.Organism`` records the new
+    rows point to (created on first need, so an import with nothing new creates nothing).
+    """
 
     key = model._ontology_id_field
     is_gene = model.__name__ == "Gene"
@@ -48,11 +51,11 @@ def import_frame(model, spec, frame: pl.DataFrame, inst, *, progress: bool = Tru
         step()
         if new.height == 0:
             return 0
-        src = _source_record(spec, inst)
+        src = source_of()
         cols = GENE_COLUMNS if is_gene else PROTEIN_COLUMNS if model.__name__ == "Protein" else ONTOLOGY_COLUMNS
         rows = new.select([c for c in cols if c in new.columns] + [pl.lit(src.id, pl.Int64).alias("source_id")])
         if "organism" in model._fields and spec.organism != "all":
-            organism = _organism_record(spec.organism, inst)
+            organism = organism_of()
             rows = rows.with_columns(pl.lit(organism.id, pl.Int64).alias("organism_id"))
         if is_gene and "symbol" in rows.columns:
             # a symbol never exceeds the column's 64 characters in real tables; cut defensively

@@ -20,21 +20,9 @@ from ..fields import Boolean, ForeignKey, Integer, ManyToMany, String, field_nam
 from ..logging import logger
 from ..record import HasSynonyms, Record, class_only
 from . import sources as _sources
+from .ids import normalize_ids
+from .importer import import_frame
 from .uids import hash_uid, hash_uids, key_for
-
-ID_PATTERN = r"^\s*(?:https?://purl\.obolibrary\.org/obo/|obo:)?([A-Za-z][A-Za-z0-9]*)[_:]([A-Za-z0-9]+)\s*$"
-
-
-def normalize_ids(values: pl.Series) -> pl.Series:
-    """Ontology ids in any spelling -> ``PREFIX:local`` (``CL_0000084``, ``cl:0000084``, OBO IRIs).
-
-    The prefix keeps its case here; the case-insensitive tier of the matchers maps
-    ``cl:0000084`` to ``CL:0000084``.
-
-    >>> normalize_ids(pl.Series(["CL_0000084", "http://purl.obolibrary.org/obo/CL_0000084", "T cell"])).to_list()
-    ['CL:0000084', 'CL:0000084', 'T cell']
-    """
-    return values.str.replace(ID_PATTERN, "${1}:${2}")
 
 
 class BioRecord(Record, HasSynonyms):
@@ -105,11 +93,17 @@ class BioRecord(Record, HasSynonyms):
 
         Returns the number of records created.
         """
-        from .importer import import_frame
-
         inst = cls._resolve_instance(instance)
         spec = _sources.resolve(cls.__name__, _organism_name(cls, organism, inst), source)
-        return import_frame(cls, spec, _sources.frame(spec, inst), inst, progress=progress)
+        return import_frame(
+            cls,
+            spec,
+            _sources.frame(spec, inst),
+            inst,
+            source_of=lambda: _source_record(spec, inst),
+            organism_of=lambda: _organism_record(spec.organism, inst),
+            progress=progress,
+        )
 
     # -- hooks the curation layer calls --------------------------------------------------------
     @classmethod
@@ -458,6 +452,15 @@ Pathway = _ontology("Pathway", "Pathways (no public source is bundled yet).")
 DevelopmentalStage = _ontology("DevelopmentalStage", "Developmental stages (HsapDv, MmusDv).")
 Ethnicity = _ontology("Ethnicity", "Ethnicities (HANCESTRO).")
 CellLine = _ontology("CellLine", "Cell lines (Cellosaurus).")
+
+
+def import_cell_ontology(instance=None) -> int:
+    """Save every Cell Ontology term as a ``bt.CellType`` (plus ``parents`` links), unless present.
+
+    Returns how many records were created. Same as ``bt.CellType.import_source()``.
+    """
+    return CellType.import_source(instance=instance, progress=False)
+
 
 __all__ = [
     "Organism",

@@ -13,13 +13,22 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from .. import curate
+from ..curate.attribute_lookup import lookup_keys
 from ..curate.inputs import as_values
 from ..curate.matching import T_NONE, ReferenceIndex, encode, match_encoded
-from ..curate.standardization import standardize_values
-from ..curate.validation import inspect_values, validate_values
-from ..errors import InvalidArgument, SourceNotAvailable
+from ..curate.reporting import MAX_LITERAL
+from ..curate.scope import resolve
+from ..curate.standardization import StandardizeOutcome, standardize_values
+from ..curate.standardization import _log as registry_log
+from ..curate.validation import inspect_values, validate, validate_values
+from ..errors import InvalidArgument, SourceNotAvailable, did_you_mean
 from ..fields import field_name
 from ..logging import logger
+from ..records.source import as_queryset
+from ..search import _rank, resolve_fields
+from ..search.candidates import build
+from .ids import normalize_ids
 
 
 class PublicReference:
@@ -77,8 +86,6 @@ class PublicReference:
         vals = as_values(values, "str", field_label=f"public {self.model.__name__}.{field}")
         if self._is_id(field) and vals.series.dtype == pl.String:
             import dataclasses
-
-            from .models import normalize_ids
 
             vals = dataclasses.replace(vals, series=normalize_ids(vals.series), raw=None)
         return vals
@@ -153,10 +160,6 @@ class PublicReference:
     def search(self, string: str, *, field=None, limit: int | None = None, case_sensitive: bool = False):
         """Ranked hits (pandas, with a ``score`` column), as ``Registry.search``; an id in any
         spelling finds its term."""
-        from ..search import _rank, resolve_fields
-        from ..search.candidates import build
-        from .models import normalize_ids
-
         if not isinstance(string, str):
             raise InvalidArgument(f"search takes a string, got {type(string).__name__}")
         string = normalize_ids(pl.Series([string])).item()
@@ -173,7 +176,6 @@ class PublicReference:
 
     def lookup(self, field=None, return_field=None):
         """Attribute access to terms by normalised name: ``public.lookup().t_cell``."""
-        from ..curate.attribute_lookup import lookup_keys
 
         fname = self._field(field)
         keys = lookup_keys(self._frame.get_column(fname), "bt")
@@ -290,8 +292,6 @@ class PublicLookup:
             raise AttributeError(key)
         i = self._keys.get(key)
         if i is None:
-            from ..errors import did_you_mean
-
             raise AttributeError(f"no term with key {key!r}{did_you_mean(key, list(self._keys))}")
         row = self._frame.row(i, named=True)
         if self._return is not None:
@@ -330,11 +330,6 @@ def standardize_public_aware(
     are standardised against the public source (bionty's ``public_aware``); the result is
     broadcast back to the input with one join. ``keep=False`` stays registry-only.
     """
-    from .. import curate
-    from ..curate.validation import validate
-    from ..records.source import as_queryset
-    from .models import normalize_ids
-
     model = as_queryset(scope).model
     fname = field_name(field) or model._name_field
     is_id = fname == "ontology_id"
@@ -432,10 +427,6 @@ def _log(
     keep,
 ) -> None:
     """The registry's standardize log lines (counts over all inputs), plus what came from the source."""
-    from ..curate.reporting import MAX_LITERAL
-    from ..curate.scope import resolve
-    from ..curate.standardization import StandardizeOutcome
-    from ..curate.standardization import _log as registry_log
 
     bad = u.filter(pl.Series(~ok) & (u != "")).to_list()
     outcome = StandardizeOutcome(

@@ -300,21 +300,12 @@ def cell_ontology() -> pa.Table:
     return pq.read_table(DATA / "cell_ontology.parquet")
 
 
-def import_cell_ontology(instance=None) -> int:
-    """Save every Cell Ontology term as a ``bt.CellType`` (plus ``parents`` links), unless present.
-
-    Returns how many records were created. Same as ``bt.CellType.import_source()``.
-    """
-    from .models import CellType
-
-    return CellType.import_source(instance=instance, progress=False)
-
-
 def messy_values(n: int, seed: int = 0, instance=None) -> np.ndarray:
     """``n`` cell-type labels as curators receive them: exact names, synonyms, case variants,
     typos and unknown labels (shares: 50 / 20 / 10 / 10 / 10 %)."""
     rng = np.random.default_rng(seed)
     terms = pl.from_arrow(cell_ontology())
+    assert isinstance(terms, pl.DataFrame)  # a table converts to a frame
     names = terms.get_column("name").to_numpy()
     syn = (
         terms.select(pl.col("synonyms").str.split("|"))

@@ -166,7 +166,9 @@ def describe_queryset(qs: QuerySet, return_str: bool = False) -> str | None:
     model = qs.model
     n = qs.count()
     where = "read-only, " if qs.read_only else ""
-    tree = Node(f"QuerySet of {model.__name__}  ({where}{n} record{'s' if n != 1 else ''}, instance '{qs.instance.root}')")
+    tree = Node(
+        f"QuerySet of {model.__name__}  ({where}{n} record{'s' if n != 1 else ''}, instance '{qs.instance.root}')"
+    )
     q = qs._query
     if q.wheres:
         tree.add(f"filter: {q.describe() if hasattr(q, 'describe') else _where_text(qs)}")

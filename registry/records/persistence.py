@@ -317,5 +317,4 @@ def insert_arrow(cls: type[ModelBase], data, instance: Instance | None = None, t
     return result.ids
 
 
-
 __all__ = ["save", "insert_arrow", "delete_records", "check_permanent", "check_writable", "storage_errors"]

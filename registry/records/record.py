@@ -61,7 +61,6 @@ class class_only:
         return self.func.__get__(owner, type(owner))
 
 
-
 class Manager:
     """``ULabel.objects``: Django's manager, for code written against LaminDB's Django models.
 
@@ -727,8 +726,6 @@ def install_reverse_accessors() -> None:
                 rname = reverse_name(model, f)
                 if not isinstance(target.__dict__.get(rname), ReverseManyToMany) and rname not in target._fields:
                     setattr(target, rname, ReverseManyToMany(model, f))
-
-
 
 
 def _root(inst: Instance | None):
