@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import registry as ln
 import registry.bio as bt
 from registry.curate import fuzzy, matching
-from registry.curate.matching import HashIndex, ReferenceIndex, match
+from registry.curate.matching import SortedHashIndex, ReferenceIndex, match
 from registry.curate.scope import _INDEX_CACHE, clear_cache
 
 # a tiny alphabet: names collide exactly, by case, and with other records' synonyms
@@ -33,7 +33,7 @@ def frame(draw, min_size=0):
     return pl.DataFrame({"name": pl.Series(names, dtype=pl.String), "synonyms": pl.Series(syns, dtype=pl.String)})
 
 
-def _arrays(ix: HashIndex) -> tuple:
+def _arrays(ix: SortedHashIndex) -> tuple:
     return (ix.seed, ix.h.tolist(), ix.h2.tolist(), ix.pos.tolist(), ix.rows.tolist(), ix.keys.to_list())
 
 
@@ -44,17 +44,17 @@ def _arrays(ix: HashIndex) -> tuple:
 )
 def test_hash_index_extension_equals_full_build(old, appends):
     keys = pl.Series(old, dtype=pl.String)
-    ix = HashIndex(keys)
+    ix = SortedHashIndex(keys)
     for new in appends:
         new = pl.Series(new, dtype=pl.String)
         ix = ix.extended(new)
         keys = pl.concat([keys, new])
         assert ix is not None
-        assert _arrays(ix) == _arrays(HashIndex(keys))
+        assert _arrays(ix) == _arrays(SortedHashIndex(keys))
 
 
 def test_hash_index_extension_with_rows_keeps_save_order():
-    ix = HashIndex(pl.Series(["x", "y", "x"]), np.array([10, 11, 12]))
+    ix = SortedHashIndex(pl.Series(["x", "y", "x"]), np.array([10, 11, 12]))
     ext = ix.extended(pl.Series(["x", "z"]), np.array([13, 14]))
     left, right = ext.find_all(pl.Series(["x", "z", "q"]))
     assert ext.rows[left[0] : right[0]].tolist() == [10, 12, 13]
@@ -65,7 +65,7 @@ def test_hash_index_extension_with_rows_keeps_save_order():
 
 
 def test_hash_index_extension_refuses_a_collision(monkeypatch):
-    ix = HashIndex(pl.Series(["a", "b"]))
+    ix = SortedHashIndex(pl.Series(["a", "b"]))
     real = matching.hashes
 
     def colliding(s, seed=matching._SEED):  # "c" and "d" hash like "a" under the first seed

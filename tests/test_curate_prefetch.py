@@ -58,7 +58,7 @@ def test_a_failing_background_build_raises_where_it_is_used(monkeypatch):
     def broken(_):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(matching, "lowercase", broken)
+    monkeypatch.setattr(matching, "fold_case", broken)
     index.prefetch(casing=True)
     assert index.name_index().find(pl.Series(["a"])).tolist() == [0]
     with pytest.raises(RuntimeError, match="boom"):
@@ -92,13 +92,13 @@ def test_a_forked_child_builds_what_the_parent_was_building(monkeypatch):
         release.wait(10)  # the parent's background build is still running when we fork
         return s.str.to_lowercase()
 
-    monkeypatch.setattr(matching, "lowercase", slow_lower)
+    monkeypatch.setattr(matching, "fold_case", slow_lower)
     index.prefetch(casing=True)
     ctx = mp.get_context("fork")
     queue = ctx.Queue()
 
     def child():
-        matching.lowercase = lambda s: s.str.to_lowercase()
+        matching.fold_case = lambda s: s.str.to_lowercase()
         queue.put(index.lower_index().find(pl.Series(["b"])).tolist())
 
     proc = ctx.Process(target=child)

@@ -138,17 +138,3 @@ def test_lookup_keys_match_laminDB_rule(values):
 
     got = lookup_keys(pl.Series(values, dtype=pl.String)).to_list()
     assert got == [rule(v) for v in values]
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(st.none(), st.text(alphabet="aB -_(é–ΣxÖ0 .", max_size=8)), max_size=12))
-def test_fuzzy_normalise_equals_the_regex_definition(texts):
-    from registry.curate.fuzzy import normalise
-    from registry.curate.matching import lowercase
-
-    s = pl.Series(texts, dtype=pl.String)
-    want = lowercase(s).str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
-    assert normalise(s).to_list() == want.to_list()
-    assert normalise(lowercase(s), lowered=True).to_list() == want.to_list()
-    if len(s) > 1:  # a slice (Arrow offset) normalises the same
-        assert normalise(s.slice(1)).to_list() == want.to_list()[1:]

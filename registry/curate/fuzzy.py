@@ -2,14 +2,15 @@
 
 LaminDB's ``inspect`` gives no suggestions at all. We score the unmatched values against
 every name and synonym with rapidfuzz ``process.cdist`` (one vectorised, multi-threaded
-``fuzz.ratio`` call) on text normalised the same way on both sides (lower case, runs of
-non-alphanumerics as one space, trimmed), then keep the best few distinct names per value.
+``fuzz.ratio`` call) on the word forms of both sides (``registry.text.word_form``: folded,
+punctuation as spaces, plural "s" dropped; the form search's typo tier compares too, so
+``inspect`` and ``search`` agree on what a typo is close to), then keep the best few distinct
+names per value.
 
 What keeps it cheap:
 
-* **Normalisation is byte-vectorised**: Arrow lower-casing, then a 256-entry lookup table
-  over the UTF-8 bytes (ASCII punctuation -> space); only the rare texts with non-ASCII
-  characters or doubled spaces go through a regex.
+* **The word form is byte-vectorised** (see ``registry.text``); choices are normalised once
+  per index.
 * **A lossless length window.** ``ratio >= c`` needs ``min(len) / max(len) >= c / (200 - c)``
   (2/3 at the default cutoff of 80). The normalised choices are kept as one Python list
   sorted by length (built once per index), so each band of query lengths scores only a
@@ -27,9 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
-
-from .matching import ReferenceIndex, _insert_sorted, lowercase
+from ..text import word_form
+from .matching import ReferenceIndex, _insert_sorted
 
 # ~15 ms on 2 cores: at 10^6 choices that is 1 value, at 10^4 choices 50 values. This
 # is what ``inspect`` spends for its "did you mean" hint; ``InspectResult.table`` spends
@@ -42,51 +42,6 @@ TABLE_CELLS = 20_000_000
 EAGER_RECORDS = 100_000
 DEFAULT_CUTOFF = 80.0
 DEFAULT_LIMIT = 3
-
-
-def normalise(texts: pl.Series, *, lowered: bool = False) -> pl.Series:
-    """Lower case, runs of non-alphanumerics -> one space, trimmed (nulls stay null).
-
-    Works on the UTF-8 bytes: ASCII bytes other than letters and digits become spaces in
-    one numpy pass; only texts that then need more (doubled, leading or trailing spaces,
-    or non-ASCII characters, whose punctuation a byte test cannot see) go through a regex.
-    ``lowered`` says the texts are lower-cased already (``matching.lowercase``).
-
-    >>> normalise(pl.Series(["T-Cell", "  B (cell) ", "Zellkörper–Typ"])).to_list()
-    ['t cell', 'b cell', 'zellkörper typ']
-    """
-    if len(texts) == 0:
-        return texts.cast(pl.String)
-    low = texts if lowered else lowercase(texts)
-    arr = low.to_arrow()
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    validity, offsets, data = arr.buffers()
-    if data is None or len(data) == 0:
-        return low
-    d = np.frombuffer(data, dtype=np.uint8)
-    word = ((d >= 97) & (d <= 122)) | ((d >= 48) & (d <= 57)) | (d >= 128)  # a-z 0-9 non-ASCII
-    mapped = np.where(word, d, np.uint8(32)).astype(np.uint8, copy=False)
-    out = pl.Series(
-        texts.name,
-        pa.Array.from_buffers(arr.type, len(arr), [validity, offsets, pa.py_buffer(mapped)], offset=arr.offset),
-        dtype=pl.String,
-    )
-    # texts needing the full treatment, found on the bytes
-    offs = np.frombuffer(offsets, dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
-    starts, ends = offs[:-1], offs[1:]
-    filled = ends > starts
-    space = ~word
-    last = len(d) - 1
-    bad = filled & (space[np.minimum(starts, last)] | space[np.maximum(ends - 1, 0)])
-    odd = np.flatnonzero((space[1:] & space[:-1]) | (d[1:] >= 128))  # doubled spaces, non-ASCII
-    if len(odd):
-        bad[np.searchsorted(offs, odd, "right") - 1] = True
-    if bad.any():
-        idx = pl.Series(np.flatnonzero(bad))
-        fixed = low.gather(idx).str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars(" ")
-        out = out.scatter(idx, fixed)
-    return out
 
 
 @dataclass(frozen=True)
@@ -179,6 +134,9 @@ def extended_choices(old: ReferenceIndex, new: ReferenceIndex) -> None:
         new._memo["fuzzy_sorted"] = _insert_prepared(prepared, k, n_names, added, at)
 
 
+ReferenceIndex.appenders["fuzzy_choices"] = extended_choices
+
+
 def _insert_prepared(prepared, k: int, n_names: int, added: pl.Series, at: np.ndarray):
     """``prepared`` (see ``_prepared``) with the texts ``added`` at choice positions ``at``.
 
@@ -189,7 +147,7 @@ def _insert_prepared(prepared, k: int, n_names: int, added: pl.Series, at: np.nd
     order = np.where(order >= k, order + n_names, order)
     if len(added) == 0:
         return lengths, order, texts
-    norm = normalise(added)
+    norm = word_form(added)
     add_len = norm.str.len_chars().to_numpy().astype(np.int64, copy=False)
     add_order = np.lexsort((at, add_len))
     add_len, at, add_texts = add_len[add_order], at[add_order], norm.gather(pl.Series(add_order)).to_list()
@@ -233,8 +191,8 @@ def _window(cutoff: float, q_lengths: np.ndarray) -> tuple[int, int]:
     return lo, hi
 
 
-def _lowered_texts(index: ReferenceIndex) -> pl.Series | None:
-    """``choices(index).texts`` lower-cased, from the casing/synonym indexes when both are built."""
+def _folded_texts(index: ReferenceIndex) -> pl.Series | None:
+    """``choices(index).texts`` case-folded, from the casing/synonym indexes when both are built."""
     lower, syn = index._resolved("lower"), index._resolved(("synonyms", False))
     if lower is None or (index.synonyms_field is not None and syn is None):
         return None
@@ -250,8 +208,8 @@ def _prepared(index: ReferenceIndex, ch: Choices) -> tuple[np.ndarray, np.ndarra
     """
 
     def build():
-        lowered = _lowered_texts(index)
-        norm = normalise(ch.texts) if lowered is None else normalise(lowered, lowered=True)
+        folded = _folded_texts(index)
+        norm = word_form(ch.texts) if folded is None else word_form(folded, fold=False)
         lengths = norm.str.len_chars().to_numpy().astype(np.int64, copy=False)
         order = np.argsort(lengths, kind="stable")
         return lengths[order], order, norm.gather(pl.Series(order)).to_list()
@@ -284,7 +242,7 @@ def suggest(
     ch = choices(index) if len(q) and limit > 0 else None
     if ch is not None and len(ch):
         lengths, order, texts = _prepared(index, ch)
-        qn = normalise(q).fill_null("")
+        qn = word_form(q).fill_null("")
         q_len = qn.str.len_chars().to_numpy().astype(np.int64)
         qn = qn.to_list()
         live = np.flatnonzero(q_len > 0)

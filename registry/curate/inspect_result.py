@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 
 from . import fuzzy
-from .matching import FUZZY, NONE, T_EXACT, T_NONE, Matches, first_in_input, gather_rows
+from .matching import Matches, Tier, first_in_input, gather_rows
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,9 +50,9 @@ class InspectResult:
         tiers = matches.tier
         self.n_unique: int = int(present.sum())
         self.n_empty: int = len(values) - self.n_unique
-        n_valid = int((present & (tiers == T_EXACT)).sum())
+        n_valid = int((present & (tiers == Tier.EXACT)).sum())
         self._n_non_validated = self.n_unique - n_valid
-        self._n_unmatched = int((present & (tiers == T_NONE)).sum())
+        self._n_unmatched = int((present & (tiers == Tier.NONE)).sum())
         self._n_mapped = self._n_non_validated - self._n_unmatched
         self.frac_validated: float = round(n_valid / self.n_unique * 100, 1) if self.n_unique else 0.0
         self._cache: dict = {}
@@ -63,13 +63,13 @@ class InspectResult:
         if kind == "all":
             sel = np.ones(len(t), dtype=bool)
         elif kind == "validated":
-            sel = t == T_EXACT
+            sel = t == Tier.EXACT
         elif kind == "non_validated":
-            sel = t != T_EXACT
+            sel = t != Tier.EXACT
         elif kind == "mapped":
-            sel = (t != T_EXACT) & (t != T_NONE)
+            sel = (t != Tier.EXACT) & (t != Tier.NONE)
         elif kind == "unmatched":
-            sel = t == T_NONE
+            sel = t == Tier.NONE
         else:
             raise KeyError(kind)
         return sel & self._present
@@ -98,8 +98,8 @@ class InspectResult:
             queries = self._m.enc.values.gather(self._unmatched_idx(k))
             self._suggestions = fuzzy.suggest(self._index, queries)
 
-    def _count(self, tier_code: int) -> int:
-        return int((self._present & (self._m.tier == tier_code)).sum())
+    def _count(self, tier: Tier) -> int:
+        return int((self._present & (self._m.tier == tier)).sum())
 
     def _examples(self, kind: str, n: int = 10) -> list:
         return self._m.enc.values.gather(self._idx(kind, n)).to_list()
@@ -154,7 +154,7 @@ class InspectResult:
         if "df" not in self._cache:
             import pandas as pd
 
-            ok = self._m.tier == T_EXACT
+            ok = self._m.tier == Tier.EXACT
             codes = self._m.enc.codes
             flags = ok[np.maximum(codes, 0)] & (codes >= 0) if len(ok) else np.zeros(len(codes), bool)
             self._cache["df"] = pd.DataFrame({"__validated__": flags}, index=pd.Index(self._values.to_list()))
@@ -176,13 +176,10 @@ class InspectResult:
             m = self._m
             rows = m.row[order]
             tiers = m.tier[order]
-            tier_names = np.empty(5, dtype=object)
-            for code, name in {0: "exact", 1: "case-insensitive", 2: "synonym", 4: NONE}.items():
-                tier_names[code] = name
             t = pl.DataFrame(
                 {
                     "value": m.enc.values.gather(order),
-                    "tier": pl.Series(tier_names[tiers], dtype=pl.String),
+                    "tier": Tier.labels(tiers),
                     "name": gather_rows(self._index.names, rows),
                 }
             )
@@ -195,7 +192,8 @@ class InspectResult:
             if s is not None and s.height:
                 t = t.join(s, on="value", how="left", maintain_order="left")
                 has = pl.col("suggestions").list.len().fill_null(0) > 0
-                t = t.with_columns(tier=pl.when((pl.col("tier") == NONE) & has).then(pl.lit(FUZZY)).otherwise("tier"))
+                unmatched = pl.col("tier") == Tier.NONE.label
+                t = t.with_columns(tier=pl.when(unmatched & has).then(pl.lit(Tier.FUZZY.label)).otherwise("tier"))
             else:
                 t = t.with_columns(
                     suggestions=pl.lit(None, dtype=pl.List(pl.String)), scores=pl.lit(None, dtype=pl.List(pl.Float64))

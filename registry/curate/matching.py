@@ -18,7 +18,7 @@ order instead of probing a hash table at random. A hit is confirmed by a second,
 independently seeded 64-bit hash, so a wrong match needs two simultaneous 64-bit
 collisions (~10^-27 for 10^6 values against 10^6 keys, far below the odds of a memory
 error); two different reference keys never share the first hash (the index re-seeds).
-Case folding is Arrow's (``lowercase``: ASCII kernel for ASCII text). On a large reference
+Case folding is ``registry.text.fold_case`` (Arrow's; the one search uses too). On a large reference
 the indexes a call needs are built on two background threads while the caller encodes its
 input (``ReferenceIndex.prefetch``).
 """
@@ -28,8 +28,10 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Literal
+from enum import IntEnum
+from typing import ClassVar, Literal
 
 import numpy as np
 import polars as pl
@@ -37,18 +39,39 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InvalidArgument, RegistryError
+from ..text import fold_case
 
 Keep = Literal["first", "last", False]
 
-EXACT = "exact"
-CASE = "case-insensitive"
-SYNONYM = "synonym"
-FUZZY = "fuzzy"
-NONE = "none"
-TIERS = (EXACT, CASE, SYNONYM, FUZZY, NONE)
-# tier codes in the per-unique arrays
-T_EXACT, T_CASE, T_SYNONYM, T_NONE = 0, 1, 2, 4
-TIER_NAMES = {T_EXACT: EXACT, T_CASE: CASE, T_SYNONYM: SYNONYM, T_NONE: NONE}
+
+class Tier(IntEnum):
+    """How a value matched, best first: the codes of ``Matches.tier`` (one int8 per distinct value).
+
+    The matchers assign EXACT, CASE, SYNONYM or NONE; FUZZY (no match, but a close suggestion)
+    is decided later, by ``InspectResult.table``. ``label`` is the name users see in its ``tier``
+    column.
+    """
+
+    EXACT = 0
+    CASE = 1
+    SYNONYM = 2
+    FUZZY = 3
+    NONE = 4
+
+    @property
+    def label(self) -> str:
+        return _TIER_LABELS[self.value]
+
+    @staticmethod
+    def labels(codes: np.ndarray) -> pl.Series:
+        """The label of every code of an array (vectorised)."""
+        return pl.Series(_TIER_LABELS[codes], dtype=pl.String)
+
+
+_TIER_LABELS = np.array(["exact", "case-insensitive", "synonym", "fuzzy", "none"], dtype=object)
+
+# Transitional aliases for modules not yet switched to ``Tier`` (curate/creation.py, bio/public.py).
+T_EXACT, T_CASE, T_SYNONYM, T_NONE = Tier.EXACT, Tier.CASE, Tier.SYNONYM, Tier.NONE
 
 _SEED = 0
 _SEED2 = 1  # the confirming hash
@@ -57,25 +80,6 @@ _SEED2 = 1  # the confirming hash
 def check_keep(keep) -> None:
     if not (keep is False or (isinstance(keep, str) and keep in ("first", "last"))):
         raise InvalidArgument(f"keep must be 'first', 'last' or False, got {keep!r}")
-
-
-def lowercase(s: pl.Series) -> pl.Series:
-    """Unicode lower case, the one case folding used on both sides of every casing match.
-
-    Arrow's ``utf8_lower`` is 3-5x faster than polars' ``str.to_lowercase`` (a round trip
-    through Arrow included). Reference keys and queries must fold the same way, so nothing
-    in the matchers lower-cases any other way.
-    """
-    if len(s) == 0:
-        return s
-    arr = s.to_arrow()
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    data = arr.buffers()[2]
-    # ASCII-only text (most identifiers): Arrow's ASCII kernel is ~10x faster and, on ASCII,
-    # the same mapping (A-Z -> a-z)
-    ascii_only = data is None or len(data) == 0 or np.frombuffer(data, dtype=np.uint8).max() < 128
-    return pl.Series(s.name, pc.ascii_lower(arr) if ascii_only else pc.utf8_lower(arr), dtype=pl.String)
 
 
 def hashes(s: pl.Series, seed: int = _SEED) -> np.ndarray:
@@ -242,7 +246,7 @@ def _encode_exact(s: pl.Series) -> Encoded:
 
 
 # -- exact lookups into reference keys -------------------------------------------------------
-class HashIndex:
+class SortedHashIndex:
     """Reference keys (with duplicates) sorted by hash; equal hashes keep row (save) order.
 
     If two *different* keys share a hash, the index is rebuilt with another seed (a second
@@ -294,7 +298,7 @@ class HashIndex:
             dup = self.__dict__["_has_duplicates"] = bool(len(self.h) > 1 and (self.h[1:] == self.h[:-1]).any())
         return dup
 
-    def extended(self, new_keys: pl.Series, new_rows: np.ndarray | None = None) -> HashIndex | None:
+    def extended(self, new_keys: pl.Series, new_rows: np.ndarray | None = None) -> SortedHashIndex | None:
         """A new index over ``keys`` followed by ``new_keys`` (later in save order); self is unchanged.
 
         Only the new keys are hashed and sorted; they are then merged into the sorted arrays
@@ -310,7 +314,7 @@ class HashIndex:
         n_old = len(self.keys)
         if len(new_keys) == 0:
             return self
-        tail = HashIndex.__new__(HashIndex)
+        tail = SortedHashIndex.__new__(SortedHashIndex)
         keep_pos = np.flatnonzero(new_keys.is_not_null().to_numpy()) if new_keys.null_count() else None
         if not tail._build(new_keys, keep_pos, self.seed):
             return None
@@ -327,7 +331,7 @@ class HashIndex:
         else:
             tail_rows = np.asarray(new_rows, dtype=np.int64)[tail.pos] if len(tail.pos) else np.zeros(0, np.int64)
         ins = np.searchsorted(self.h, tail.h, "right")
-        out = HashIndex.__new__(HashIndex)
+        out = SortedHashIndex.__new__(SortedHashIndex)
         out.keys = pl.concat([self.keys, new_keys], rechunk=False)
         out.seed, out.seed2 = self.seed, self.seed2
         out.h = _insert_sorted(self.h, ins, tail.h)
@@ -493,6 +497,10 @@ class ReferenceIndex:
         self.synonyms_field = synonyms_field
         self._memo: dict = {}
 
+    # memo key -> carry(old, new): how a module built on this one carries its own cached structure
+    # (e.g. fuzzy's choices) over to the index of an extended frame (see ``extended``)
+    appenders: ClassVar[dict[Hashable, Callable[[ReferenceIndex, ReferenceIndex], None]]] = {}
+
     def __len__(self) -> int:
         return self.frame.height
 
@@ -555,11 +563,11 @@ class ReferenceIndex:
         if len(self) < PREFETCH_ROWS or not self.is_text:
             return
         syn = synonyms and self.synonyms_field is not None
-        jobs = [("names", lambda: HashIndex(self.names))]
+        jobs = [("names", lambda: SortedHashIndex(self.names))]
         if syn:
             jobs.append(("exploded", lambda: self._explode(self.frame, 0)))
         if casing:
-            jobs.append(("lower", lambda: HashIndex(lowercase(self.names))))
+            jobs.append(("lower", lambda: SortedHashIndex(fold_case(self.names))))
         if syn:
             jobs.append((("synonyms", case_sensitive), lambda: self._build_synonyms(case_sensitive)))
         for key, build in jobs:
@@ -567,13 +575,13 @@ class ReferenceIndex:
                 self._memo[key] = Background(build)
 
     # -- derived structures ----------------------------------------------------------------
-    def name_index(self) -> HashIndex:
+    def name_index(self) -> SortedHashIndex:
         """Field values -> row."""
-        return self._cached("names", lambda: HashIndex(self.names))
+        return self._cached("names", lambda: SortedHashIndex(self.names))
 
-    def lower_index(self) -> HashIndex:
+    def lower_index(self) -> SortedHashIndex:
         """Lower-cased field values -> row (first saved wins on ties)."""
-        return self._cached("lower", lambda: HashIndex(lowercase(self.names)))
+        return self._cached("lower", lambda: SortedHashIndex(fold_case(self.names)))
 
     def exploded_synonyms(self) -> pl.DataFrame:
         """One row per (record, synonym): ``__row`` (position in frame), ``__name``, ``__synonym``.
@@ -599,16 +607,16 @@ class ReferenceIndex:
             .collect()
         )
 
-    def synonym_index(self, case_sensitive: bool) -> HashIndex:
+    def synonym_index(self, case_sensitive: bool) -> SortedHashIndex:
         """Synonym (lower-cased unless ``case_sensitive``) -> owning record's row, save order."""
         return self._cached(("synonyms", case_sensitive), lambda: self._build_synonyms(case_sensitive))
 
-    def _build_synonyms(self, case_sensitive: bool) -> HashIndex:
+    def _build_synonyms(self, case_sensitive: bool) -> SortedHashIndex:
         ex = self.exploded_synonyms()
         keys = ex.get_column("__synonym")
         if not case_sensitive:
-            keys = lowercase(keys)
-        return HashIndex(keys, ex.get_column("__row").to_numpy().astype(np.int64))
+            keys = fold_case(keys)
+        return SortedHashIndex(keys, ex.get_column("__row").to_numpy().astype(np.int64))
 
     # -- following appends -------------------------------------------------------------------
     def extended(self, frame: pl.DataFrame) -> ReferenceIndex | None:
@@ -618,8 +626,9 @@ class ReferenceIndex:
         table changed by an append only). Every structure already built here is extended with
         the new rows (their hashes merged into the sorted arrays, their synonyms exploded and
         appended), so the result equals a fresh ``ReferenceIndex(frame, ...)`` lookup for
-        lookup; structures not built yet, and those whose order depends on all rows at once
-        (fuzzy choices, lookup keys), are left to build lazily. None: build from scratch.
+        lookup; structures of modules built on this one are carried over by the ``appenders``
+        they registered (fuzzy choices); the rest (lookup keys, structures not built yet) build
+        lazily. None: build from scratch.
         """
         n_old = len(self)
         if frame.height < n_old or frame.columns != self.frame.columns or frame.dtypes != self.frame.dtypes:
@@ -640,7 +649,7 @@ class ReferenceIndex:
                 return None
             out._memo["names"] = built
         if "lower" in memo:
-            built = memo["lower"].extended(lowercase(tail_names))
+            built = memo["lower"].extended(fold_case(tail_names))
             if built is None:
                 return None
             out._memo["lower"] = built
@@ -653,17 +662,16 @@ class ReferenceIndex:
                     continue
                 keys = new_ex.get_column("__synonym")
                 built = old_syn.extended(
-                    keys if cs else lowercase(keys), new_ex.get_column("__row").to_numpy().astype(np.int64)
+                    keys if cs else fold_case(keys), new_ex.get_column("__row").to_numpy().astype(np.int64)
                 )
                 if built is None:
                     return None
                 out._memo[("synonyms", cs)] = built
         if "names_objects" in memo and out.is_text:
             out._memo["names_objects"] = np.concatenate([memo["names_objects"], out.names.slice(n_old).to_numpy()])
-        if "fuzzy_choices" in memo:
-            from .fuzzy import extended_choices  # fuzzy builds on this module
-
-            extended_choices(self, out)
+        for key, carry in self.appenders.items():  # structures of modules built on this one
+            if key in memo:
+                carry(self, out)
         return out
 
 
@@ -689,13 +697,10 @@ class Matches:
     def frame(self, index: ReferenceIndex) -> pl.DataFrame:
         """``value``, ``tier``, ``name`` (+ ``names`` lists with candidates) in input order."""
         order = self.enc.input_order()
-        tiers = np.empty(5, dtype=object)
-        for code, name in TIER_NAMES.items():
-            tiers[code] = name
         df = pl.DataFrame(
             {
                 "value": self.enc.values,
-                "tier": pl.Series(tiers[self.tier], dtype=pl.String),
+                "tier": Tier.labels(self.tier),
                 "name": self.names(index),
             }
         )
@@ -721,7 +726,7 @@ def match_encoded(
     """Run the three tiers over the distinct values of an input."""
     check_keep(keep)
     n = len(enc)
-    tier = np.full(n, T_NONE, dtype=np.int8)
+    tier = np.full(n, Tier.NONE, dtype=np.int8)
     row = np.full(n, -1, dtype=np.int64)
     candidates: dict[int, np.ndarray] = {}
     values = enc.values
@@ -741,21 +746,21 @@ def match_encoded(
     else:
         found = index.name_index().find(values, enc.hashes, enc.hashes2(), presorted=True)
     hit = found >= 0
-    tier = np.where(hit, np.int8(T_EXACT), np.int8(T_NONE))
+    tier = np.where(hit, np.int8(Tier.EXACT), np.int8(Tier.NONE))
     row = found  # -1 where absent
     rest = np.flatnonzero(~hit)
 
     lowered = lh = lh2 = None
     if not case_sensitive and len(rest):
         # lower-cased once, hashed once and sorted once for both the casing and the synonym tier
-        lowered = lowercase(values.gather(rest))
+        lowered = fold_case(values.gather(rest))
         order, lh = sort_hashes(hashes(lowered))
         rest = rest[order]
         lowered = lowered.gather(order)
         lh2 = hashes(lowered, _SEED2)
         found = index.lower_index().find(lowered, lh, lh2, presorted=True)
         hit = found >= 0
-        tier[rest[hit]] = T_CASE
+        tier[rest[hit]] = Tier.CASE
         row[rest[hit]] = found[hit]
         miss = ~hit
         rest, lowered, lh, lh2 = rest[miss], lowered.filter(pl.Series(miss)), lh[miss], lh2[miss]
@@ -769,7 +774,7 @@ def match_encoded(
         if keep is False:
             left, right = syn.find_all(q, qh, q2, presorted=True)
             hit = right > left
-            tier[rest[hit]] = T_SYNONYM
+            tier[rest[hit]] = Tier.SYNONYM
             row[rest[hit]] = syn.rows[left[hit]]
             names = index.names
             for i in np.flatnonzero(right - left > 1):  # only ambiguous synonyms: a handful in practice
@@ -779,7 +784,7 @@ def match_encoded(
         else:
             found = syn.find(q, qh, q2, last=keep == "last", presorted=True)
             hit = found >= 0
-            tier[rest[hit]] = T_SYNONYM
+            tier[rest[hit]] = Tier.SYNONYM
             row[rest[hit]] = found[hit]
     return Matches(enc, tier, row, candidates)
 

@@ -16,12 +16,10 @@ import polars as pl
 
 from .inputs import Values, as_values
 from .matching import (
-    T_CASE,
-    T_NONE,
-    T_SYNONYM,
     Encoded,
     Keep,
     ReferenceIndex,
+    Tier,
     check_keep,
     encode,
     first_in_input,
@@ -71,7 +69,7 @@ def standardize_values(
     s = values.series
     enc = encode(s)
     m = match_encoded(index, enc, case_sensitive=case_sensitive, keep=keep, synonyms=synonyms)
-    mapped = m.tier != T_NONE
+    mapped = m.tier != Tier.NONE
     uvalues = enc.values
     lists: dict[int, list] = {i: index.names.gather(rows).to_list() for i, rows in m.candidates.items()}
     outcome = StandardizeOutcome(result=None, n_values=len(s) - s.null_count())
@@ -86,14 +84,14 @@ def standardize_values(
 
     if not lists and not converted and values.raw is not None and not return_mapper:
         # the common case: a plain list in, only casing/synonym hits change
-        _raw_path(outcome, enc, (m.tier == T_CASE) | (m.tier == T_SYNONYM), index, m.row, values.raw)
+        _raw_path(outcome, enc, (m.tier == Tier.CASE) | (m.tier == Tier.SYNONYM), index, m.row, values.raw)
         return outcome
     target = m.names(index)  # standardized name per distinct value (null: unmatched)
     if converted:
         target, lists, outcome.n_unconverted = _convert(index, m, target, lists, return_field, keep)
         outcome.n_ambiguous = len(lists)
     if not lists and target.dtype == uvalues.dtype:
-        changed = None if converted else (m.tier == T_CASE) | (m.tier == T_SYNONYM)
+        changed = None if converted else (m.tier == Tier.CASE) | (m.tier == Tier.SYNONYM)
         _string_path(outcome, enc, mapped, target, return_mapper, values.scalar, changed)
     else:
         _object_path(outcome, enc, mapped, target, lists, return_mapper, values.scalar)
@@ -103,7 +101,7 @@ def standardize_values(
 def _convert(index: ReferenceIndex, m, names: pl.Series, lists: dict, return_field: str, keep: Keep):
     """Matched names -> ``return_field`` values (LaminDB: duplicates of the field by ``keep``)."""
     ret_col = index.frame.get_column(return_field)
-    mapped_idx = np.flatnonzero(m.tier != T_NONE)
+    mapped_idx = np.flatnonzero(m.tier != Tier.NONE)
     q = names.gather(mapped_idx)
     name_index = index.name_index()
     if keep is False:
@@ -137,7 +135,7 @@ def _convert(index: ReferenceIndex, m, names: pl.Series, lists: dict, return_fie
                 single_val.append(distinct[0])
         if single_at:
             target = target.scatter(single_at, pl.Series(single_val, dtype=target.dtype))
-    unconverted = int(((m.tier != T_NONE) & target.is_null().to_numpy()).sum()) - len(new_lists)
+    unconverted = int(((m.tier != Tier.NONE) & target.is_null().to_numpy()).sum()) - len(new_lists)
     return target, new_lists, max(unconverted, 0)
 
 

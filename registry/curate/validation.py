@@ -20,7 +20,7 @@ from ..errors import shorten
 from . import fuzzy
 from .inputs import Values, as_values  # noqa: F401 (the doctests use it)
 from .inspect_result import InspectResult
-from .matching import T_CASE, T_EXACT, T_SYNONYM, Encoded, ReferenceIndex, encode, first_in_input, match_encoded
+from .matching import Encoded, ReferenceIndex, Tier, encode, first_in_input, match_encoded
 from .reporting import call_literal, logger, pct, quoted, terms
 from .scope import prepare
 
@@ -41,7 +41,7 @@ def exact_matches(index: ReferenceIndex, values: Values) -> tuple[Encoded, np.nd
     """Distinct input values and, per distinct value, whether it exists exactly."""
     enc = encode(values.series)
     m = match_encoded(index, enc, case_sensitive=True, synonyms=False)
-    return enc, m.tier == T_EXACT
+    return enc, m.tier == Tier.EXACT
 
 
 def validate_values(index: ReferenceIndex, values: Values) -> np.ndarray:
@@ -186,9 +186,9 @@ def _log_inspect(r: InspectResult, field: str, sc) -> None:
     n_mapped = r._n_mapped
     if n_mapped:
         kinds = []
-        if r._count(T_CASE):
+        if r._count(Tier.CASE):
             kinds.append("inconsistent casing")
-        if r._count(T_SYNONYM):
+        if r._count(Tier.SYNONYM):
             kinds.append("synonyms")
         pairs = ", ".join(f"{shorten(k, 80)} → {shorten(v, 80)}" for k, v in r._mapped_examples())
         more = ", ..." if n_mapped > 10 else ""

@@ -17,12 +17,16 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from ..curate.matching import Tier
+
 VALIDATED, CASE, SYNONYM, FUZZY, NEW = "validated", "case", "synonym", "fuzzy", "new"
-TIERS = (VALIDATED, CASE, SYNONYM, FUZZY, NEW)
+# the report's word for each match tier, in tier order (best first)
+REPORT_TIER = {Tier.EXACT: VALIDATED, Tier.CASE: CASE, Tier.SYNONYM: SYNONYM, Tier.FUZZY: FUZZY, Tier.NONE: NEW}
+TIERS = tuple(REPORT_TIER.values())
 FIXABLE = (CASE, SYNONYM)
 UNMATCHED = (FUZZY, NEW)
 # InspectResult.table tier -> report tier
-_FROM_INSPECT = {"exact": VALIDATED, "case-insensitive": CASE, "synonym": SYNONYM, "fuzzy": FUZZY, "none": NEW}
+_FROM_INSPECT = {tier.label: word for tier, word in REPORT_TIER.items()}
 
 REPORT_SCHEMA = {
     "value": pl.String,
