@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def _load() -> None:
@@ -22,6 +23,7 @@ def _load() -> None:
     if not init.is_file():
         return
     spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(init.parent)])
+    assert spec is not None and spec.loader is not None  # a .py path always gets a source loader
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
@@ -29,7 +31,8 @@ def _load() -> None:
     except BaseException:
         del sys.modules[name]
         raise
-    sys.modules[__package__].storage = module  # what the import system does for a submodule
+    parent: Any = sys.modules[__package__]  # a module: attributes are not declared
+    parent.storage = module  # what the import system does for a submodule
 
 
 _load()

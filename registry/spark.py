@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from .curate.inputs import as_values
 from .curate.matching import ReferenceIndex, check_keep
-from .curate.scope import resolve
+from .curate.scope import Scope, resolve
 from .errors import InvalidArgument
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,6 +45,9 @@ class Plan:
     Built once on the driver and broadcast; it holds only the columns the matchers read, so a
     10^5-record registry ships a few MB.
     """
+
+    scope: Scope  # driver only (not pickled, see __getstate__), set by plan()
+    field: str  # the resolved field name, set by plan()
 
     def __init__(
         self,
@@ -73,6 +76,11 @@ class Plan:
             if synonyms and index.synonyms_field is not None:
                 index.synonym_index(case_sensitive)
         index._settled()  # background builds finished: no futures in the pickle
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("scope", None)
+        return state
 
     def values(self, arr) -> Any:
         """An Arrow array of one batch as the single-machine ``Values`` (same checks, same errors)."""
@@ -184,17 +192,8 @@ def plan(
         return_field=sc.column(ret) if ret else None,
         need=need,
     )
-    p.scope, p.field = sc, fname  # driver only (not pickled, see __getstate__)
+    p.scope, p.field = sc, fname
     return p
-
-
-def _getstate(self):
-    state = dict(self.__dict__)
-    state.pop("scope", None)
-    return state
-
-
-Plan.__getstate__ = _getstate
 
 
 # -- Spark -----------------------------------------------------------------------------------
@@ -314,6 +313,7 @@ def inspect(df: DataFrame, column: str, field, *, registry=None, mute: bool = Fa
     positioned = df.select(F.col(column).cast("string").alias("value"), F.monotonically_increasing_id().alias("pos"))
     merged = positioned.mapInArrow(run, schema).groupBy("value").agg(F.min("pos").alias("pos"), F.sum("n").alias("n"))
     rows = pl.from_arrow(_to_arrow(merged))
+    assert isinstance(rows, pl.DataFrame)  # a table converts to a frame
     total = int(rows.get_column("n").sum()) if rows.height else 0
     distinct = rows.filter(pl.col("value").is_not_null()).sort("pos").get_column("value")
     vals = p.values(distinct.to_arrow())

@@ -11,6 +11,7 @@ import json
 import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
@@ -26,6 +27,7 @@ from .table import (
     DataFile,
     State,
     Table,
+    TableSpec,
     _unlink,
     data_file,
     find_rows,
@@ -76,6 +78,17 @@ def random_uids(n: int, length: int) -> pa.Array:
     data = BASE62[rng.integers(0, 62, size=n * length, dtype=np.uint8)]
     offsets = np.arange(0, (n + 1) * length, length, dtype=np.int32)
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data.tobytes()))
+
+
+class View(Protocol):
+    """What the uid and uniqueness checks read: a committed ``Table`` or a ``Stage`` of one."""
+
+    @property
+    def spec(self) -> TableSpec: ...
+
+    def snapshot(self) -> pa.Table: ...
+
+    def find(self, column: str, value: Any) -> tuple[pa.Table, np.ndarray]: ...
 
 
 class Stage:
@@ -386,7 +399,7 @@ def _with_column(t: pa.Table, name: str, values: pa.Array) -> pa.Table:
     return t.append_column(name, values)
 
 
-def _fill_uids(inserts: pa.Table, table: Table, length: int) -> tuple[pa.Table, np.ndarray]:
+def _fill_uids(inserts: pa.Table, table: View, length: int) -> tuple[pa.Table, np.ndarray]:
     """Generate uids where missing; regenerate the rare collisions (8 chars: ~1 in 400 batches of 10^6)."""
     n = inserts.num_rows
     given = inserts.column("uid").combine_chunks() if "uid" in inserts.column_names else pa.nulls(n, pa.string())
@@ -403,7 +416,7 @@ def _fill_uids(inserts: pa.Table, table: Table, length: int) -> tuple[pa.Table, 
     return _with_column(inserts, "uid", uids), uids.to_numpy(zero_copy_only=False)
 
 
-def _clashes(values: pa.Array, table: Table, column: str) -> pa.Array | None:
+def _clashes(values: pa.Array, table: View, column: str) -> pa.Array | None:
     """Boolean mask of ``values`` that repeat within ``values`` or occur in ``column``; None if none do."""
     hits = _in_existing(values, table, column)
     s = pl.Series(values)
@@ -419,7 +432,7 @@ def _clashes(values: pa.Array, table: Table, column: str) -> pa.Array | None:
 
 
 def _in_existing(
-    values: pa.Array, table: Table, column: str, exclude_ids: np.ndarray | None = None
+    values: pa.Array, table: View, column: str, exclude_ids: np.ndarray | None = None
 ) -> np.ndarray | None:
     """Mask of ``values`` present in the table's ``column`` (None when none are), choosing the cheap way:
     hash-index probes for a few values, a scan against a small set, or a polars semi-join."""
@@ -456,7 +469,7 @@ def _in_existing(
     return mask
 
 
-def _check_unique(table: Table, batch: pa.Table, replaced: np.ndarray) -> None:
+def _check_unique(table: View, batch: pa.Table, replaced: np.ndarray) -> None:
     """Raise ConstraintViolation for the first value that would be duplicated."""
     if batch.num_rows == 0:
         return

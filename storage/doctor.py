@@ -272,7 +272,7 @@ def _spec_from_metadata(root: Path, name: str, path: Path, version: int) -> Tabl
     refs = tuple(tuple(x.split(":", 1)) for x in conf.get("registry.references", "").split(",") if ":" in x)
     if not unique and "uid" in schema.names:
         unique = ("uid",)
-    return TableSpec(name, pa.schema(fields), unique=unique, references=refs)  # type: ignore[arg-type]
+    return TableSpec(name, pa.schema(fields), unique=unique, references=refs)
 
 
 def _plain_arrow(schema) -> pa.Schema:
@@ -284,6 +284,7 @@ def _plain_arrow(schema) -> pa.Schema:
 
 def _check_constraints(name: str, spec: TableSpec, snap: pa.Table, live: dict, report) -> None:
     df = pl.from_arrow(snap)
+    assert isinstance(df, pl.DataFrame)  # a table converts to a frame
     ids = df.get_column("id")
     if ids.n_unique() != len(ids):
         report.problems.append(f"{name}: id values repeat ({len(ids) - ids.n_unique()} duplicates)")

@@ -69,6 +69,7 @@ class WriterLock:
             self._depth -= 1
             if self._depth == 0:
                 fd, self._fd, self._owner = self._fd, None, None
+                assert fd is not None  # depth 1 -> 0: acquire set it
                 try:
                     os.ftruncate(fd, 0)  # no stale holder left behind
                 except OSError:

@@ -33,10 +33,14 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import log as dlog
 from .errors import CommitFailed, CorruptInstance, InstanceNotFound, InvalidInstancePath, _Mappable
 from .instance import Instance
+
+if TYPE_CHECKING:
+    from obstore.store import ClientConfig
 
 SCHEMES = ("s3://", "gs://", "gcs://", "az://", "abfs://", "abfss://", "azure://", "memory://")
 COMMITS = "_commits"
@@ -75,13 +79,14 @@ class ObjectStore:
                 for k in ("aws_endpoint_url", "endpoint"):
                     opts.pop(k, None)
                 opts["aws_endpoint"] = endpoint
-        client = {}
+        client: ClientConfig = {}
         allow = opts.pop("aws_allow_http", None) or opts.pop("allow_http", None)
         endpoint = opts.get("aws_endpoint", "")
         if (allow is not None and str(allow).lower() == "true") or str(endpoint).startswith("http://"):
             client["allow_http"] = True  # a local server (tests, MinIO) speaks plain HTTP
         self.options = opts
-        self.store = from_url(self.url, config=opts or None, client_options=client or None)
+        config: Any = opts or None  # the caller's option names for S3, GCS or Azure: obstore checks them
+        self.store = from_url(self.url, config=config, client_options=client or None)
 
     def get(self, key: str) -> bytes | None:
         import obstore
@@ -110,9 +115,8 @@ class ObjectStore:
     def list(self, prefix: str, offset: str | None = None) -> list[str]:
         import obstore
 
-        kwargs = {"offset": offset} if offset else {}
-        out = []
-        for chunk in obstore.list(self.store, prefix, **kwargs):
+        out: list[str] = []
+        for chunk in obstore.list(self.store, prefix, offset=offset or None):
             out.extend(m["path"] for m in chunk)
         return sorted(out)
 
@@ -151,7 +155,7 @@ class RemoteInstance(Instance):
     def __init__(self, root: Path, read_only: bool = False, pin: tuple | None = None):
         super().__init__(root, read_only=read_only, pin=pin)
         self.url: str = ""
-        self.remote: ObjectStore | None = None
+        self.remote: ObjectStore  # set by open_url, the only way one is made
         self.pull_interval = PULL_INTERVAL
         self._pulled_at = 0.0
         self._pull_lock = threading.RLock()
@@ -227,7 +231,10 @@ class RemoteInstance(Instance):
                     continue
                 if n != seq + 1:
                     raise CorruptInstance(self.url, None, n, key, f"commit {seq + 1} is missing from the commit log")
-                self._apply(n, json.loads(self.remote.get(key)))
+                body = self.remote.get(key)
+                if body is None:  # listed a moment ago; commits are never deleted
+                    raise CorruptInstance(self.url, None, n, key, "a listed commit is gone")
+                self._apply(n, json.loads(body))
                 seq = n
                 self._set_applied(seq)
             self._pulled_at = time.monotonic()

