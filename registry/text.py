@@ -22,6 +22,7 @@ Pure: polars, pyarrow and numpy only; nothing here imports the rest of the packa
 from __future__ import annotations
 
 import re
+from typing import TypeVar
 
 import numpy as np
 import polars as pl
@@ -49,6 +50,7 @@ WORD_SEPARATOR = r"[^\p{L}\p{N}]+"
 PLURAL = r"(\p{L}{3})s\b"
 
 _SPACE, _S = 32, ord("s")
+SeriesOrExpr = TypeVar("SeriesOrExpr", pl.Series, pl.Expr)
 _ASCII_SEPARATOR = re.compile(r"[^A-Za-z0-9]+")
 
 
@@ -182,8 +184,10 @@ def split_words(words: str) -> tuple[str, ...]:
     return tuple(words.split(" ")) if words else ()
 
 
-def sorted_words(words: pl.Series) -> pl.Series:
+def sorted_words(words: SeriesOrExpr) -> SeriesOrExpr:
     """Words of each word form in alphabetical order, for word-order-insensitive similarity.
+
+    Takes a Series or an expression (to run inside a lazy query, e.g. on slices in parallel).
 
     >>> sorted_words(pl.Series(["t cell", "dendritic cell"])).to_list()
     ['cell t', 'cell dendritic']

@@ -471,28 +471,24 @@ class TestBatch:
         assert got["row"].to_list() == [0]
 
 
-class TestNormalisationProperty:
-    """The fast separator-run regex must give exactly the plain definition of the words form."""
+class TestQueryFormsProperty:
+    """One query's scalar forms equal its row of the batch forms (and so the stored values' forms)."""
 
-    @staticmethod
-    def plain(values: list[str]) -> list[str]:
-        s = pl.Series(values, dtype=pl.String)
-        return (
-            s.str.replace_all(r"[^\p{L}\p{N}]+", " ").str.replace_all(r"(\p{L}{3})s\b", "${1}").str.strip_chars(" ")
-        ).to_list()
-
-    def test_matches_plain_definition(self):
+    def test_query_forms_equal_query_frame(self):
         from hypothesis import given, settings
         from hypothesis import strategies as st
 
-        from registry.search import normalize
+        from registry.search.normalize import query_forms
 
-        alphabet = st.sampled_from(list("aBc sS-,.|_é–\t  1αΩ+()/"))
+        alphabet = st.sampled_from(list("aBc sS-,.|_é–\t  1αΩΣİ+()/\x1c\xa0\u3000"))
 
         @settings(max_examples=300, deadline=None)
-        @given(st.lists(st.text(alphabet, max_size=20), min_size=1, max_size=20))
-        def check(values):
-            got = pl.Series(values, dtype=pl.String).to_frame("v").select(normalize.words(pl.col("v")))["v"].to_list()
-            assert got == self.plain(values)
+        @given(st.lists(st.text(alphabet, max_size=20), min_size=1, max_size=10), st.booleans())
+        def check(queries, case_sensitive):
+            frame = query_frame(queries, case_sensitive)
+            for q, row in zip(queries, frame.iter_rows(named=True), strict=True):
+                f = query_forms(q, case_sensitive)
+                assert (f.original, f.raw, f.words, f.sorted) == (row["original"], row["raw"], row["words"], row["sorted"])
+                assert len(f.tokens) == row["n_tokens"]
 
         check()

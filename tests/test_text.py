@@ -76,3 +76,29 @@ def test_sorted_and_split_words():
     assert text.sorted_words_str("t cell") == "cell t"
     assert text.split_words("t cell") == ("t", "cell")
     assert text.split_words("") == ()
+
+
+@pytest.mark.parametrize("typo", ["CD4 cels", "lymphocites", "Tcells", "dendritc cells", "kidny cell", "T-CEL"])
+def test_inspect_suggestion_and_search_top_hit_agree(instance, typo):
+    """Both compare word forms: "CD4 cels" is "cd4 cel" to both, equally close to "CD4 cell" and
+    "CD4 cells" (both "cd4 cell"), and both break the tie by save order. (With inspect's old
+    normaliser, which kept the plural, inspect said "CD4 cells" and search "CD4 cell".)"""
+    import registry as ln
+
+    names = ["CD4 cell", "CD4 cells", "lymphocyte", "T cell", "dendritic cell", "kidney cell"]
+    ln.save([ln.ULabel(name=n) for n in names])
+    suggestions = ln.ULabel.inspect([typo], mute=True).table["suggestions"].to_list()[0]
+    top = ln.ULabel.search(typo, limit=1).df()["name"].to_list()
+    assert suggestions and top == suggestions[:1]
+
+
+def test_case_tier_and_search_fold_case_alike(instance):
+    """Edge case changed by the unification: search folded with polars (final sigma: "ΟΔΟΣ" ->
+    "οδος"), the case tier with Arrow ("οδοσ"). Both now use fold_case, so the value inspect maps
+    by casing is an exact (100) search hit, and vice versa."""
+    import registry as ln
+
+    ln.ULabel(name="ΟΔΟΣ").save()
+    assert ln.ULabel.standardize(["οδοσ"], mute=True) == ["ΟΔΟΣ"]
+    df = ln.ULabel.search("οδοσ", limit=1).df()
+    assert df["name"].to_list() == ["ΟΔΟΣ"] and df["score"].to_list() == [100.0]

@@ -57,7 +57,7 @@ def substring_hits(c: Candidates, qf: pl.DataFrame) -> pl.DataFrame:
     ).collect()
 
 
-def fuzzy_hits(c: Candidates, qf: pl.DataFrame) -> pl.DataFrame:
+def fuzzy_hits_many(c: Candidates, qf: pl.DataFrame) -> pl.DataFrame:
     """rapidfuzz hits above the cut-off for every query of ``qf`` (multi-core, in blocks).
 
     Queries go in length order, so each block of queries compares against one narrow slice of
@@ -149,5 +149,5 @@ def rank_many(
     if limit is not None:
         full = pl.concat(hits).group_by("qidx").agg(n=pl.col("row").n_unique()).filter(pl.col("n") >= limit)
         need = qf.join(full, on="qidx", how="anti")
-    hits.append(restrict(fuzzy_hits(c, need), allowed))
+    hits.append(restrict(fuzzy_hits_many(c, need), allowed))
     return best_per_query(hits, limit)

@@ -2,7 +2,8 @@
 
 Built once per (instance, table, version, fields, case mode) and cached, so a query only runs
 vectorised comparisons: synonyms are split on ``|`` and exploded once, values are folded and
-word-normalised once, and the fuzzy tier's choice list is materialised once for rapidfuzz.
+turned into their word form once (``registry.text``, the forms ``inspect`` compares too), and
+the fuzzy tier's choice list is materialised once for rapidfuzz.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from registry.search import normalize
+from registry.text import fold_case, sorted_words, word_form
 
 # How a field takes part in search:
 # - "word": names, synonyms, abbreviations: every tier, including fuzzy.
@@ -146,7 +147,7 @@ class Candidates:
                     n = max(1, min(pl.thread_pool_size(), choices.height // 50_000))
                     size = -(-choices.height // n) if choices.height else 1
                     slices = [
-                        choices.slice(i * size, size).lazy().select(normalize.sorted_words(pl.col("w")))
+                        choices.slice(i * size, size).lazy().select(sorted_words(pl.col("w")))
                         for i in range(n)
                     ]
                     self._sorted_choices = pl.concat(pl.collect_all(slices))["w"].to_list()
@@ -178,38 +179,31 @@ def build(frame: pl.DataFrame, roles: Sequence[FieldRole], case_sensitive: bool)
     parts = [_values(frame, pri, role) for pri, role in enumerate(roles)]
     empty = pl.LazyFrame(schema={"row": pl.UInt32, "value": pl.String, "fpri": pl.UInt16, "kind": pl.String})
     long = pl.concat([empty, *parts]).collect()
-    is_id = pl.col("kind").is_in(["id", "uid"])
-    words_raw = normalize.fold(pl.col("value"), case_sensitive)
+    is_id = long["kind"].is_in(["id", "uid"])
     values = long.filter(~is_id)
-    # Normalising is regex work on every value: one slice per core, side by side.
-    n_slices = max(1, min(pl.thread_pool_size(), values.height // 50_000))
-    size = -(-values.height // n_slices) if values.height else 1
-    normalised = [
-        values.slice(i * size, size)
-        .lazy()
-        .with_columns(raw=words_raw)
-        .with_columns(w=normalize.words(pl.col("raw")))
-        .select(
-            "row",
-            "fpri",
-            text=pl.col("kind") == "text",
-            fuzzy=(pl.col("kind") == "word") & (pl.col("w") != ""),
-            raw=pl.col("raw"),
-            norm=normalize.padded(pl.col("w")),
-            nlen=pl.col("w").str.len_chars().cast(pl.UInt32),
-            w=pl.col("w"),
-        )
-        for i in range(n_slices)
-    ]
-    words = pl.concat(pl.collect_all(normalised)).rechunk()
+    raw = values["value"] if case_sensitive else fold_case(values["value"])
+    w = word_form(raw, fold=False)
+    words = pl.DataFrame(
+        {
+            "row": values["row"],
+            "fpri": values["fpri"],
+            "text": values["kind"] == "text",
+            "fuzzy": (values["kind"] == "word") & (w != ""),
+            "raw": raw,
+            "norm": w,
+            "nlen": w.str.len_chars().cast(pl.UInt32),
+            "w": w,
+        }
+    ).with_columns(norm=pl.concat_str(pl.lit(" "), pl.col("norm"), pl.lit(" ")))  # " q" starts a word
+    id_values = long.filter(is_id)
+    id_raw = id_values["value"] if case_sensitive else fold_case(id_values["value"])
     ids = (
-        long.lazy()
-        .filter(is_id)
+        id_values.lazy()
         .select(
             "row",
             "fpri",
             uid=pl.col("kind") == "uid",
-            raw=pl.when(pl.col("kind") == "uid").then(pl.col("value")).otherwise(words_raw),
+            raw=pl.when(pl.col("kind") == "uid").then(pl.col("value")).otherwise(id_raw),
         )
         .sort(["uid", "raw"])
         .collect()

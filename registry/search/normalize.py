@@ -1,8 +1,10 @@
-"""Text forms that search compares: case-folded raw values and word-normalised values.
+"""The forms of a search query that the tiers compare, in the vocabulary of ``registry.text``.
 
-Candidates and queries go through the *same* polars expressions, so a query and a record that
-look alike to a user also look alike byte for byte here (Python's ``str.lower`` and polars'
-``to_lowercase`` could in principle disagree on exotic characters; one code path rules that out).
+Stored values (``candidates``) and queries go through the same functions: ``fold_case`` for the
+exact tier and ``word_form`` for the word, phrase and typo tiers; so a query and a record that
+look alike to a user also look alike byte for byte here, and ``inspect``'s "did you mean" and
+``search`` compare the same forms. One query takes the scalar forms (``..._str``, no DataFrame
+per query), a batch the vectorised ones; the two agree (tests/test_text.py, test_search_rank.py).
 """
 
 from __future__ import annotations
@@ -11,40 +13,11 @@ from dataclasses import dataclass
 
 import polars as pl
 
-# Anything that is not a letter or a digit separates words: spaces and LaminDB's separators
-# ``|.,;:`` but also ``-``, ``/``, brackets and ``+``, so "CD4-positive" has the words "cd4" and
-# "positive" and "T-cell" reads like "T cell". The pattern is ours, never built from a query.
-_NON_WORD = r"[^\p{L}\p{N}]+"
-# Same result as replacing _NON_WORD runs by one space, but a single space between two words
-# (the common case) is not a match, so most values need no replacement at all (2.5x faster).
-_SEPARATOR_RUN = r"[^\p{L}\p{N}]*[^\p{L}\p{N} ][^\p{L}\p{N}]*|  +"
-# A plural "s" closing a word of at least 4 letters is dropped on both sides, so "T cells" finds
-# "T cell" in the word tiers (users paste plural column labels; ontologies use the singular).
-_PLURAL = r"(\p{L}{3})s\b"
+from registry.text import fold_case, fold_case_str, sorted_words, sorted_words_str, split_words, word_form, word_form_str
 
-
-def fold(expr: pl.Expr, case_sensitive: bool) -> pl.Expr:
-    """The raw value as compared: lower-cased unless the search is case sensitive."""
-    return expr if case_sensitive else expr.str.to_lowercase()
-
-
-def words(folded: pl.Expr) -> pl.Expr:
-    """Words of a folded value joined by single spaces, plural "s" dropped.
-
-    "CD4-positive, T cells" -> "cd4 positive t cell" (case-insensitive search).
-    """
-    return folded.str.replace_all(_SEPARATOR_RUN, " ").str.replace_all(_PLURAL, "${1}").str.strip_chars(" ")
-
-
-def padded(words_expr: pl.Expr) -> pl.Expr:
-    """Words with a space on both sides, so " q" is a word start and " q " a whole phrase."""
-    return pl.concat_str(pl.lit(" "), words_expr, pl.lit(" "))
-
-
-def sorted_words(words_expr: pl.Expr) -> pl.Expr:
-    """Words in alphabetical order, for word-order-insensitive similarity ("cell t" ~ "t cell")."""
-    # list.eval(sort) is ~10x faster than list.sort() on string lists in polars 2.1
-    return words_expr.str.split(" ").list.eval(pl.element().sort()).list.join(" ")
+# What polars' ``str.strip_chars()`` strips from stored values: Unicode White_Space (Rust's
+# ``char::is_whitespace``), not Python's ``str.isspace`` (which adds U+001C..U+001F).
+_WHITESPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 
 
 @dataclass(frozen=True)
@@ -52,7 +25,7 @@ class QueryForms:
     """One query in the forms the tiers compare.
 
     ``raw`` is the stripped, folded query (exact and literal substring tests); ``words`` its
-    word-normalised form (word-boundary tests and fuzzy similarity); ``sorted`` its words in
+    word form (word-boundary tests and fuzzy similarity); ``sorted`` its words in
     alphabetical order; ``tokens`` its words; ``original`` the stripped query before folding
     (uids are always compared case-sensitively).
     """
@@ -65,17 +38,17 @@ class QueryForms:
 
 
 def query_frame(queries: list[str], case_sensitive: bool) -> pl.DataFrame:
-    """Forms of many queries at once (one row per query, in order), through the candidates' expressions.
+    """Forms of many queries at once (one row per query, in order).
 
     Columns: ``qidx`` (position), ``original`` (stripped), ``raw`` (folded), ``words``,
     ``sorted`` (words in alphabetical order) and ``n_tokens``.
     """
-    stripped = pl.Series("original", queries, dtype=pl.String).str.strip_chars()
+    original = pl.Series("original", queries, dtype=pl.String).str.strip_chars()
+    raw = (original if case_sensitive else fold_case(original)).alias("raw")
+    words = word_form(raw, fold=False).alias("words")
     return (
-        pl.DataFrame({"original": stripped})
+        pl.DataFrame([original, raw, words])
         .with_row_index("qidx")
-        .with_columns(raw=fold(pl.col("original"), case_sensitive))
-        .with_columns(words=words(pl.col("raw")))
         .with_columns(
             sorted=sorted_words(pl.col("words")),
             n_tokens=pl.when(pl.col("words") == "")
@@ -87,13 +60,8 @@ def query_frame(queries: list[str], case_sensitive: bool) -> pl.DataFrame:
 
 
 def query_forms(query: str, case_sensitive: bool) -> QueryForms:
-    """Forms of one query."""
-    row = query_frame([query], case_sensitive).row(0, named=True)
-    w = row["words"]
-    return QueryForms(
-        original=row["original"],
-        raw=row["raw"],
-        words=w,
-        sorted=row["sorted"],
-        tokens=tuple(w.split(" ")) if w else (),
-    )
+    """Forms of one query (the scalar forms: equal to ``query_frame``'s row for it)."""
+    original = query.strip(_WHITESPACE)
+    raw = original if case_sensitive else fold_case_str(original)
+    words = word_form_str(raw, fold=False)
+    return QueryForms(original=original, raw=raw, words=words, sorted=sorted_words_str(words), tokens=split_words(words))

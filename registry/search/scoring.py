@@ -15,7 +15,7 @@ fuzzy                  [45, 60)        is similar by rapidfuzz (``0.6 x`` simila
                                        at least the cut-off 75): typos, missing spaces
 =====================  ==============  =====================================================
 
-Word tiers compare word-normalised forms (``normalize.words``): case-folded unless
+Word tiers compare word forms (``registry.text.word_form``, as inspect's suggestions): case-folded unless
 case_sensitive, every run of non-letters/digits is one space ("T-cell" ~ "t cell",
 "CD4+" ~ "cd4") and a plural "s" closing a word of 4+ letters is dropped ("T cells" ~ "T cell").
 The exact tier compares the folded raw values, so only a value typed exactly (up to case) is 100.
