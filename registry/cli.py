@@ -421,6 +421,7 @@ def validate(
         if report is not None and Path(report).suffix.lower() not in (".csv", ".tsv", ".parquet", ".json"):
             raise UsageProblem(f"--report writes .csv, .tsv, .parquet or .json; got '{report}'")
         ln, inst = _open(path)
+        curator: AnnDataCurator | DataFrameCurator
         if kind == "h5ad":
             var = fields.pop(VAR_INDEX, None)
             curator = AnnDataCurator(file, obs=fields, var_index=var, organism=organism, progress=progress)

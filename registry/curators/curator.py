@@ -10,6 +10,7 @@ rows, with one vectorised replace per column.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from .report import FIXABLE, REPORT_SCHEMA, ColumnReport, build_table
 
 
 # -- fields -------------------------------------------------------------------------------------
-def resolve_field(spec) -> tuple[type, str]:
+def resolve_field(spec) -> tuple[type[Record], str]:
     """``(Record class, field name)`` from ``bt.CellType.name``, ``"bt.CellType.name"``,
     ``"CellType.name"``, ``"CellType"`` (its name field) or a Record class."""
     if isinstance(spec, type) and issubclass(spec, Record):
@@ -43,7 +44,7 @@ def resolve_field(spec) -> tuple[type, str]:
     if len(parts) > 2:
         raise InvalidArgument(f"cannot read {spec!r}: write REGISTRY.FIELD, e.g. bt.CellType.name or ULabel.name")
     reg = parts[0]
-    usable = {k: v for k, v in REGISTRIES.items() if not v.__dict__.get("_abstract")}
+    usable = {k: v for k, v in REGISTRIES.items() if issubclass(v, Record) and not v.__dict__.get("_abstract")}
     model = usable.get(reg) or next((v for k, v in usable.items() if k.lower() == reg.lower()), None)
     if model is None:
         raise InvalidArgument(
@@ -159,7 +160,7 @@ class _Curator:
         table = build_table(counts.with_columns(pl.col("value").cast(pl.String)), res.table)
         return ColumnReport(key=key, field=field_label(model, fname), table=table, n_missing=n_missing)
 
-    def _keys(self, key) -> list[str]:
+    def _keys(self, key: str | Iterable[str] | None) -> list[str]:
         if key == "all" or key is None:
             return list(self._fields)
         keys = [key] if isinstance(key, str) else list(key)
@@ -172,7 +173,9 @@ class _Curator:
         return keys
 
     # -- standardize ------------------------------------------------------------------------------
-    def standardize(self, key: str = "all", *, inplace: bool = False, output: str | os.PathLike | None = None):
+    def standardize(
+        self, key: str | Iterable[str] = "all", *, inplace: bool = False, output: str | os.PathLike | None = None
+    ):
         """Replace values fixable by casing or synonyms with the registry's value.
 
         Args:
@@ -217,7 +220,7 @@ class _Curator:
         self._reports[key] = self._report(key, counts, old.n_missing)
 
     # -- add new records -------------------------------------------------------------------------
-    def add_new_from(self, key: str = "all", **fields) -> list:
+    def add_new_from(self, key: str | Iterable[str] = "all", **fields) -> list:
         """Save a record for every value of ``key`` that matches nothing (fuzzy and new), in one commit.
 
         Values fixable by casing or synonyms are not added (standardize them first; a warning

@@ -175,6 +175,11 @@ class Dataset:
         """A copy of the data (same type) with each key's values mapped (others unchanged)."""
         raise NotImplementedError
 
+    @property
+    def result(self) -> Any:
+        """The data as currently held (after any ``replace_inplace``), in the caller's type."""
+        raise NotImplementedError
+
     def replace_inplace(self, mappers: dict[str, dict]) -> None:
         """Apply ``mappers`` to the held data (in the caller's object where it is mutable)."""
         self.data = self.replaced(mappers)
