@@ -201,7 +201,14 @@ def test_file_is_counted_in_batches(inst, monkeypatch):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     st.lists(
-        st.one_of(st.none(), st.sampled_from(["", "a", "A", "b", "ä", "T cell"]), st.text(max_size=4)), max_size=40
+        st.one_of(
+            st.none(),
+            st.sampled_from(["", "a", "A", "b", "ä", "T cell"]),
+            # not NUL: pandas hashes object strings up to the first "\x00" ("a\x00" and "a" are one
+            # category, one factorize code), so a pandas input cannot tell them apart in the first place
+            st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=4),
+        ),
+        max_size=40,
     )
 )
 def test_counts_match_a_counter_for_every_representation(values):
