@@ -14,26 +14,37 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping
+from typing import Protocol
 
 import pyarrow as pa
 
-if TYPE_CHECKING:
-    from .instance import Instance
+from .table import Table
 
-# Table names a statement may mention, quoted or not; a false hit only loads one more table.
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-INDEX_MIN_ROWS = 50_000  # below this a scan is as fast as an index probe
+
+class TableSource(Protocol):
+    """What the engine reads: named tables and their latest snapshots (an ``Instance`` is one).
+
+    A protocol, so the engine depends on the tables it is handed, not on the instance above it.
+    """
+
+    def table_names(self) -> set[str]: ...
+
+    def table(self, name: str) -> Table: ...
+
+    def snapshot(self, name: str) -> pa.Table: ...
+
+
+ART_INDEX_MIN_ROWS = 50_000  # below this DuckDB scans as fast as it probes an ART index
 
 
 class Engine:
     """Runs SQL over the instance's tables; values are always bound parameters."""
 
-    def __init__(self, instance: Instance):
+    def __init__(self, source: TableSource):
         import duckdb  # imported with the first query, not with ``import registry`` (~75 ms)
 
-        self.instance = instance
+        self.source = source
         self.con = duckdb.connect(":memory:", config={"threads": 2})
         self._loaded: dict[str, int] = {}
         self._indexed: set[tuple[str, str]] = set()
@@ -41,16 +52,23 @@ class Engine:
         self._console: Console | None = None
 
     def execute(
-        self, sql: str, params: list | tuple | None = None, tables: Mapping[str, pa.Table | pa.Array] | None = None
+        self,
+        sql: str,
+        params: list | tuple | None = None,
+        tables: Mapping[str, pa.Table | pa.Array] | None = None,
+        reads: Iterable[str] | None = None,
     ) -> pa.Table:
-        """Run ``sql`` with ``params``; ``tables`` are Arrow data registered for this query only.
+        """Run ``sql`` with ``params``; ``tables`` are Arrow data registered for this query only,
+        ``reads`` the source's tables the statement reads (brought up to date first; the
+        compiler lists them, see ``registry.query.Compiled``). Without ``reads`` every table of
+        the source is brought up to date.
 
         DuckDB's own errors (a bad regex, a value it cannot convert) come out as ``StatementError``.
         """
         import duckdb
 
         with self._lock:
-            self._sync(sql)
+            self._sync(self.source.table_names() if reads is None else reads)
             registered = []
             try:
                 for name, data in (tables or {}).items():
@@ -68,26 +86,29 @@ class Engine:
     def query(self, sql: str) -> pa.Table:
         """Run a user's read-only statement (the SQL console) in the sandbox (see :class:`Console`)."""
         if self._console is None:
-            self._console = Console(self.instance)
+            self._console = Console(self.source)
         return self._console.query(sql)
 
     def ensure_index(self, table: str, column: str) -> None:
         """Build an ART index on ``table.column`` once it is worth it (point lookups on big tables)."""
         with self._lock:
-            self._sync(f'"{table}"')
+            self._sync((table,))
             key = (table, column)
             if key in self._indexed:
                 return
             n = self.con.sql(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]
-            if n >= INDEX_MIN_ROWS:
+            if n >= ART_INDEX_MIN_ROWS:
                 self.con.sql(f'CREATE INDEX "ix_{table}_{column}" ON "{table}" ("{column}")')
                 self._indexed.add(key)
 
-    def _sync(self, sql: str) -> None:
-        names = {w.lower() for w in _WORD.findall(sql)} & self.instance.table_names()
+    def _sync(self, names: Iterable[str]) -> None:
+        """Bring the native copies of ``names`` up to the tables' latest snapshots."""
+        known = self.source.table_names()
         for name in names:
-            table = self.instance.table(name)
-            snap = table.snapshot(self.instance.current_version(name))
+            if name not in known:
+                continue  # not a table of the source (DuckDB reports it if the statement needs it)
+            table = self.source.table(name)
+            snap = self.source.snapshot(name)
             have = self._loaded.get(name)
             if have == table.version:
                 continue
@@ -163,10 +184,10 @@ class Console:
     catalog, changes.
     """
 
-    def __init__(self, instance: Instance):
+    def __init__(self, source: TableSource):
         import duckdb
 
-        self.instance = instance
+        self.source = source
         self.con = duckdb.connect(":memory:", config=dict(CONSOLE_CONFIG))
         for statement in CONSOLE_LOCKS:
             self.con.execute(statement)
@@ -256,8 +277,8 @@ class Console:
 
     def _refresh(self) -> None:
         """Register every table's latest snapshot (zero-copy; only tables that moved)."""
-        for name in sorted(self.instance.table_names()):
-            snap = self.instance.snapshot(name)
+        for name in sorted(self.source.table_names()):
+            snap = self.source.snapshot(name)
             if self._views.get(name) is not snap:
                 self.con.register(name, snap)
                 self._views[name] = snap

@@ -215,7 +215,8 @@ class Table:
 
     def snapshot_pl(self, version: int | None = None) -> pl.DataFrame:
         with self._lock:
-            return self.derived(("polars",), lambda: pl.from_arrow(self.snapshot()), follow=_append_polars)  # type: ignore[return-value]
+            snap = self.snapshot()
+            return self._derived_at(self.version, ("polars",), lambda: pl.from_arrow(snap), _append_polars)
 
     # -- derived data ----------------------------------------------------------------------
     def derived(
@@ -240,6 +241,11 @@ class Table:
         """
         with self._lock:
             version = self.state.version
+        return self._derived_at(version, key, build, follow)
+
+    def _derived_at(self, version: int, key: Hashable, build: Callable[[], T], follow) -> T:
+        """``derived`` for a caller that has just read ``version`` (saves a second stat)."""
+        with self._lock:
             entry = self._derived.get(key)
             if entry is not None:
                 if entry.version == version:
@@ -386,10 +392,10 @@ class Table:
             if value is None or snap.num_rows < HASH_INDEX_MIN_ROWS:
                 return snap, scan_rows(col, value)
             key = ("hash-index", column)
-            index = self.derived(key, lambda: ColumnHashIndex(col), follow=_follow_hash_index)
+            index = self._derived_at(state.version, key, lambda: ColumnHashIndex(col), _follow_hash_index)
             if index.stale(snap.num_rows):
                 self.forget_derived(key)
-                index = self.derived(key, lambda: ColumnHashIndex(col), follow=_follow_hash_index)
+                index = self._derived_at(state.version, key, lambda: ColumnHashIndex(col), _follow_hash_index)
             return snap, index.find(col, value)
 
     @property

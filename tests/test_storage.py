@@ -125,12 +125,27 @@ def test_read_only_instance_refuses_writes(inst, tmp_path):
 
 def test_engine_sees_commits(inst):
     inst.commit("thing", inserts=pa.table({"name": ["a", "b"]}))
-    out = inst.engine.execute('SELECT name FROM "thing" WHERE name = ?', ["b"])
+    out = inst.engine.execute('SELECT name FROM "thing" WHERE name = ?', ["b"], reads=["thing"])
     assert out.column("name").to_pylist() == ["b"]
     inst.commit("thing", inserts=pa.table({"name": ["c"]}))
     inst.delete_rows("thing", [1])
-    out = inst.engine.execute('SELECT name FROM "thing" ORDER BY id')
+    out = inst.engine.execute('SELECT name FROM "thing" ORDER BY id', reads=["thing"])
     assert out.column("name").to_pylist() == ["b", "c"]
+
+
+def test_engine_loads_exactly_the_tables_a_statement_reads(inst):
+    inst.register(TableSpec("other", pa.schema([("id", pa.int64()), ("name", pa.string())])))
+    inst.commit("thing", inserts=pa.table({"name": ["a"]}))
+    inst.commit("other", inserts=pa.table({"name": ["z"]}))
+    engine = inst.engine
+    # the text mentions "other", but the statement is declared to read "thing" only: no regex
+    out = engine.execute("SELECT 'other' AS name FROM \"thing\"", reads=["thing"])
+    assert out.column("name").to_pylist() == ["other"]
+    assert set(engine._loaded) == {"thing"}
+    engine.ensure_index("other", "name")  # brings its own table up to date
+    assert set(engine._loaded) == {"thing", "other"}
+    assert engine.execute('SELECT count(*) AS n FROM "other"', reads=["other"]).column("n").to_pylist() == [1]
+    assert inst.engine.query('SELECT name FROM "other"').column("name").to_pylist() == ["z"]  # the console sees all
 
 
 def _run(code: str, env: dict | None = None) -> subprocess.Popen:
