@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 from pathlib import Path
 
 import duckdb
@@ -243,6 +244,28 @@ CASES = parse_golden(GOLDEN.read_text())
 def test_golden(expr, expected, line):
     assert expected, f"golden line {line} has no recorded output; run with REGISTRY_UPDATE_GOLDEN=1 and review"
     assert render(expr) == expected
+
+
+def _instance_tables() -> set[str]:
+    return {s.table for s in S.values()} | {f.link_table for s in S.values() for f in s.fields.values() if f.link_table}
+
+
+def test_compiled_statements_list_every_instance_table_they_read():
+    # The engine loads exactly ``reads``; here (and only here) the SQL text is searched for names.
+    known = _instance_tables()
+    checked = 0
+    for expr, _, line in CASES:
+        try:
+            result = eval(expr, _namespace())  # noqa: S307 - our own data file
+            if isinstance(result, Query):
+                result = compile_query(S, result)
+        except (FieldError, ValidationError, InvalidArgument):
+            continue
+        mentioned = set(re.findall(r'"([^"]+)"', result.sql)) & known
+        assert set(result.reads) == mentioned, f"golden line {line}: {expr}"
+        assert not set(result.tables) & known
+        checked += 1
+    assert checked > 100
 
 
 def test_golden_file_has_cases_for_every_lookup():

@@ -25,8 +25,9 @@ ORDERED_KINDS = ("str", "int", "float", "datetime")
 
 
 @dataclass(frozen=True)
-class Lookup:
-    """One lookup: its SQL (``{col}`` is the column, ``?`` the parameter) and value rules.
+class LookupRule:
+    """How one filter lookup (``icontains``) compiles: its SQL (``{col}`` is the column, ``?`` the
+    parameter) and value rules. (Not ``curate``'s ``Lookup``, the attribute access to records.)
 
     ``text`` lookups compare strings: a non-string column is cast to VARCHAR and the value
     converted with ``str``. ``kinds`` lists the column kinds the lookup applies to.
@@ -51,27 +52,27 @@ def needs_like_escape(value: str) -> bool:
 _ALL = ("str", "int", "float", "datetime", "bool")
 _NUMERIC_TEXT = ("str", "int", "float", "datetime")
 
-LOOKUPS: dict[str, Lookup] = {
+LOOKUPS: dict[str, LookupRule] = {
     lk.name: lk
     for lk in [
-        Lookup("exact", "{col} = ?", _ALL),
-        Lookup("iexact", "lower({col}) = lower(?)", _NUMERIC_TEXT, text=True),
-        Lookup("contains", "contains({col}, ?)", _NUMERIC_TEXT, text=True),
-        Lookup("icontains", "{col} ILIKE ?", _NUMERIC_TEXT, text=True, pattern=lambda v: f"%{v}%"),
-        Lookup("startswith", "starts_with({col}, ?)", _NUMERIC_TEXT, text=True),
-        Lookup("istartswith", "{col} ILIKE ?", _NUMERIC_TEXT, text=True, pattern=lambda v: f"{v}%"),
-        Lookup("endswith", "ends_with({col}, ?)", _NUMERIC_TEXT, text=True),
-        Lookup("iendswith", "{col} ILIKE ?", _NUMERIC_TEXT, text=True, pattern=lambda v: f"%{v}"),
-        Lookup("gt", "{col} > ?", ORDERED_KINDS),
-        Lookup("gte", "{col} >= ?", ORDERED_KINDS),
-        Lookup("lt", "{col} < ?", ORDERED_KINDS),
-        Lookup("lte", "{col} <= ?", ORDERED_KINDS),
-        Lookup("regex", "regexp_matches({col}, ?)", _NUMERIC_TEXT, text=True),
-        Lookup("iregex", "regexp_matches({col}, ?, 'i')", _NUMERIC_TEXT, text=True),
+        LookupRule("exact", "{col} = ?", _ALL),
+        LookupRule("iexact", "lower({col}) = lower(?)", _NUMERIC_TEXT, text=True),
+        LookupRule("contains", "contains({col}, ?)", _NUMERIC_TEXT, text=True),
+        LookupRule("icontains", "{col} ILIKE ?", _NUMERIC_TEXT, text=True, pattern=lambda v: f"%{v}%"),
+        LookupRule("startswith", "starts_with({col}, ?)", _NUMERIC_TEXT, text=True),
+        LookupRule("istartswith", "{col} ILIKE ?", _NUMERIC_TEXT, text=True, pattern=lambda v: f"{v}%"),
+        LookupRule("endswith", "ends_with({col}, ?)", _NUMERIC_TEXT, text=True),
+        LookupRule("iendswith", "{col} ILIKE ?", _NUMERIC_TEXT, text=True, pattern=lambda v: f"%{v}"),
+        LookupRule("gt", "{col} > ?", ORDERED_KINDS),
+        LookupRule("gte", "{col} >= ?", ORDERED_KINDS),
+        LookupRule("lt", "{col} < ?", ORDERED_KINDS),
+        LookupRule("lte", "{col} <= ?", ORDERED_KINDS),
+        LookupRule("regex", "regexp_matches({col}, ?)", _NUMERIC_TEXT, text=True),
+        LookupRule("iregex", "regexp_matches({col}, ?, 'i')", _NUMERIC_TEXT, text=True),
         # Irregular ones: compiled by the translator.
-        Lookup("in", None, _ALL),
-        Lookup("range", None, ORDERED_KINDS),
-        Lookup("isnull", None, _ALL + ("json",)),
+        LookupRule("in", None, _ALL),
+        LookupRule("range", None, ORDERED_KINDS),
+        LookupRule("isnull", None, _ALL + ("json",)),
     ]
 }
 

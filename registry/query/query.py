@@ -4,15 +4,25 @@ A ``QuerySet`` wraps one of these plus a model and an instance; the translator t
 SQL. Each ``filter()`` call is kept as its own ``Q`` so that conditions on a many-valued
 relation in *separate* calls may match different related records, while conditions in *one*
 call must match the same one (Django's rule for ``filter(a).filter(b)`` vs ``filter(a, b)``).
+
+Built with the schema map (``Query("ULabel", schemas)``), a ``Query`` resolves each field path
+once, when the filter is added: a typo fails at ``filter()`` time, and the compiler and the
+analysis (``registry.query.analysis``) use the resolved ``paths`` instead of resolving again.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any
 
-from ..errors import InvalidArgument, ValidationError
+from ..errors import FieldError, InvalidArgument, ValidationError
+from ..schema import SchemaMap
+from .paths import Path, resolve
 from .q import Q, positional_error
+
+NO_PATHS: Mapping[str, Path] = MappingProxyType({})
 
 
 @dataclass(frozen=True, eq=False)
@@ -21,15 +31,19 @@ class Query:
 
     ``rank`` is an Arrow table with columns ``id``, ``score`` and ``pos`` (0, 1, …) restricting
     the rows to ``id`` and ordering them by ``pos`` (search results); ``None`` otherwise.
+    ``paths`` maps every field path of ``wheres`` to its resolution from ``registry`` when the
+    query has ``schemas`` (else it stays empty and the compiler resolves the paths itself).
     """
 
     registry: str
+    schemas: SchemaMap | None = field(default=None, repr=False)
     wheres: tuple[Q, ...] = ()
     ordering: tuple[str, ...] = ()
     low: int = 0
     high: int | None = None
     distinct: bool = False
     rank: Any = None  # pyarrow.Table | None
+    paths: Mapping[str, Path] = field(default_factory=lambda: NO_PATHS, repr=False)
 
     @property
     def is_sliced(self) -> bool:
@@ -44,23 +58,40 @@ class Query:
         for arg in args:
             if not isinstance(arg, Q):
                 raise positional_error(arg, "filter")
+        paths = self._resolve(kwargs, args)
         q = Q(*args, **kwargs)
         if not q:
             return self
         if self.is_sliced:
             raise InvalidArgument("cannot filter a query set once it is sliced; filter first, then slice")
-        return replace(self, wheres=self.wheres + (q,))
+        return replace(self, wheres=self.wheres + (q,), paths=paths)
 
     def exclude(self, *args: Any, **kwargs: Any) -> Query:
         for arg in args:
             if not isinstance(arg, Q):
                 raise positional_error(arg, "exclude")
+        paths = self._resolve(kwargs, args)
         q = Q(*args, **kwargs)
         if not q:
             return self
         if self.is_sliced:
             raise InvalidArgument("cannot exclude from a query set once it is sliced; exclude first, then slice")
-        return replace(self, wheres=self.wheres + (~q,))
+        return replace(self, wheres=self.wheres + (~q,), paths=paths)
+
+    def _resolve(self, keys: Iterable[str], nodes: Iterable[Q]) -> Mapping[str, Path]:
+        """``paths`` plus the resolutions of ``keys`` and of the leaves of ``nodes`` (in that
+        order, so the first bad path named is the first one written); unchanged without schemas."""
+        if self.schemas is None:
+            return self.paths
+        try:
+            schema = self.schemas[self.registry]
+        except KeyError:
+            raise FieldError(f"unknown registry '{self.registry}'; known: {', '.join(sorted(self.schemas))}") from None
+        new: dict[str, Path] = {}
+        for key in [*keys, *(k for node in nodes for k, _ in node.leaves())]:
+            if key not in self.paths and key not in new:
+                new[key] = resolve(self.schemas, schema, key)
+        return MappingProxyType({**self.paths, **new}) if new else self.paths
 
     def order_by(self, *fields: str) -> Query:
         for f in fields:

@@ -15,7 +15,7 @@ Pure: schemas and values in, ``(sql, params, tables)`` out; nothing here execute
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 
 from ..errors import FieldError, InvalidArgument, ValidationError, shorten
 from ..schema import FieldSpec, RegistrySchema, SchemaMap
+from .analysis import unique_equalities
 from .lookups import (
     FK_LOOKUPS,
     LOOKUPS,
@@ -35,7 +36,7 @@ from .lookups import (
     like_escape,
     needs_like_escape,
 )
-from .paths import ID, Path, field_of, resolve, target_of, unknown_lookup
+from .paths import ID, Path, resolve, target_of, unknown_lookup
 from .q import AND, Q
 from .query import Query
 
@@ -49,11 +50,17 @@ _ARROW_TYPES = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "b
 
 @dataclass
 class Compiled:
-    """SQL text, its positional parameters and the Arrow tables it reads besides the registries."""
+    """SQL text, its positional parameters, and what it reads: ``reads`` names every instance
+    table (registries and link tables) the statement mentions, ``tables`` the Arrow side tables
+    (long ``in`` lists, search ranks, ``__ids``) registered for this statement only.
+
+    The engine loads exactly ``reads`` before running ``sql``; nothing parses the SQL for names.
+    """
 
     sql: str
     params: list = field(default_factory=list)
     tables: dict[str, pa.Table] = field(default_factory=dict)
+    reads: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -70,22 +77,26 @@ class InSelect:
     value: int
 
 
-def q(name: str) -> str:
+def quote_ident(name: str) -> str:
     """Quote an SQL identifier (``user`` is a reserved word in DuckDB)."""
     return '"' + name.replace('"', '""') + '"'
 
 
 def col(alias: str, column: str) -> str:
-    return f"{q(alias)}.{q(column)}"
+    return f"{quote_ident(alias)}.{quote_ident(column)}"
 
 
 class Compiler:
-    """Holds the state of one compilation: parameters, Arrow tables, alias counter."""
+    """Holds the state of one compilation: parameters, Arrow tables, tables read, alias counter,
+    and the field paths known so far (a query's resolved ``paths``, and the tails of those paths
+    as conditions are pushed through relations), keyed by registry name and key."""
 
     def __init__(self, schemas: SchemaMap):
         self.schemas = schemas
         self.params: list = []
         self.tables: dict[str, pa.Table] = {}
+        self.reads: set[str] = set()
+        self.paths: dict[tuple[str, str], Path] = {}
         self._n_alias = 0
         self._n_table = 0
 
@@ -98,11 +109,35 @@ class Compiler:
         self.params.append(value)
         return "?"
 
+    def read(self, table: str) -> str:
+        """The quoted name of instance table ``table``, noted as read by the statement."""
+        self.reads.add(table)
+        return quote_ident(table)
+
     def table_values(self, values: pa.Array) -> str:
         name = f"__in_{self._n_table}"
         self._n_table += 1
         self.tables[name] = pa.table({"v": values})
         return name
+
+    def learn(self, schema: RegistrySchema, paths: Mapping[str, Path]) -> None:
+        """Take the resolved ``paths`` (keys from ``schema``) of a query."""
+        for key, path in paths.items():
+            self.paths[(schema.name, key)] = path
+
+    def path(self, schema: RegistrySchema, key: str) -> Path:
+        """The resolved path of ``key`` from ``schema``: known, or resolved now (a ``Query``
+        built without a schema map, ``translate``) and kept for the rest of the compilation."""
+        found = self.paths.get((schema.name, key))
+        if found is None:
+            found = self.paths[(schema.name, key)] = resolve(self.schemas, schema, key)
+        return found
+
+    def tail(self, path: Path) -> str:
+        """The key of ``path`` after its first hop, known as a path from the hop's target."""
+        rest = Path(_strip_first(path.key), path.hops[1:], path.field, path.schema, path.lookup)
+        self.paths[(path.hops[0].target, rest.key)] = rest  # type: ignore[index]
+        return rest.key
 
     def schema(self, name: str) -> RegistrySchema:
         try:
@@ -132,7 +167,7 @@ class Compiler:
                 order.append(child)
                 continue
             key, value = child
-            path = resolve(self.schemas, schema, key)
+            path = self.path(schema, key)
             if path.hops and node.connector == AND:
                 # Conditions through the same relation in one AND share the related record.
                 first = path.hops[0].name
@@ -148,12 +183,12 @@ class Compiler:
             elif item[0] == "group":
                 members = groups[item[1]]
                 hop = members[0][0].hops[0]
-                inner = Q._make(tuple((_strip_first(p.key), v) for p, v in members), AND)
+                inner = Q._make(tuple((self.tail(p), v) for p, v in members), AND)
                 sql = self.hop(schema, alias, hop, inner, neg)
             else:
                 path, value = item
                 if path.hops:
-                    inner = Q._make(((_strip_first(path.key), value),), AND)
+                    inner = Q._make(((self.tail(path), value),), AND)
                     sql = self.hop(schema, alias, path.hops[0], inner, neg)
                 else:
                     sql = self.terminal(schema, alias, path, value, neg)
@@ -174,7 +209,7 @@ class Compiler:
         if spec.kind == "fk":
             source = col(alias, spec.column)  # type: ignore[arg-type]
             inner_sql = self.node(inner, target, ta, False) if inner else None
-            sub = f"SELECT {col(ta, 'id')} FROM {q(target.table)} AS {q(ta)}" + _where(inner_sql)
+            sub = f"SELECT {col(ta, 'id')} FROM {self.read(target.table)} AS {quote_ident(ta)}" + _where(inner_sql)
             sql = f"{source} IN ({sub})"
             if negated and spec.nullable:
                 sql = f"({source} IS NOT NULL AND {sql})"
@@ -183,7 +218,7 @@ class Compiler:
             remote = col(ta, spec.remote_column)  # type: ignore[arg-type]
             inner_sql = self.node(inner, target, ta, False) if inner else None
             conds = [c for c in (inner_sql, f"{remote} IS NOT NULL" if negated else None) if c]
-            sub = f"SELECT {remote} FROM {q(target.table)} AS {q(ta)}" + _where(_and(conds))
+            sub = f"SELECT {remote} FROM {self.read(target.table)} AS {quote_ident(ta)}" + _where(_and(conds))
             return f"{col(alias, 'id')} IN ({sub})"
         if spec.kind in ("m2m", "reverse_m2m"):
             la = ta
@@ -208,10 +243,8 @@ class Compiler:
                 else:
                     ra = self.alias()
                     inner_sql = self.node(inner, target, ra, False)
-                    cond = (
-                        f"{link_tgt} IN (SELECT {col(ra, 'id')} FROM {q(target.table)} AS {q(ra)}{_where(inner_sql)})"
-                    )
-            sub = f"SELECT {link_src} FROM {q(spec.link_table)} AS {q(la)}" + _where(cond)  # type: ignore[arg-type]
+                    cond = f"{link_tgt} IN (SELECT {col(ra, 'id')} FROM {self.read(target.table)} AS {quote_ident(ra)}{_where(inner_sql)})"
+            sub = f"SELECT {link_src} FROM {self.read(spec.link_table)} AS {quote_ident(la)}" + _where(cond)  # type: ignore[arg-type]
             return f"{col(alias, 'id')} IN ({sub})"
         raise FieldError(f"{schema.name}.{spec.name} is not a relation")  # pragma: no cover
 
@@ -243,7 +276,9 @@ class Compiler:
             flag = True if value is None else _bool(value, label, "isnull")
             sql = self.hop(schema, alias, spec, None, True)
             return f"NOT ({sql})" if flag else sql
-        inner = Q._make((("id" if lookup == "exact" else "id__in", value),), AND)
+        key = "id" if lookup == "exact" else "id__in"
+        self.paths[(target.name, key)] = Path(key, (), ID, target, None if lookup == "exact" else "in")
+        inner = Q._make(((key, value),), AND)
         return self.hop(schema, alias, spec, inner, negated)
 
     def relation_value(
@@ -320,8 +355,8 @@ class Compiler:
     def in_condition(self, column: str, kind: str, values: Any, label: str) -> str:
         if isinstance(values, InSelect):
             return (
-                f"{column} IN (SELECT {q(values.select)} FROM {q(values.table)} "
-                f"WHERE {q(values.where)} = {self.param(int(values.value))})"
+                f"{column} IN (SELECT {quote_ident(values.select)} FROM {self.read(values.table)} "
+                f"WHERE {quote_ident(values.where)} = {self.param(int(values.value))})"
             )
         sub = getattr(values, "_query", values)
         if isinstance(sub, Query):
@@ -340,7 +375,7 @@ class Compiler:
         if isinstance(values, (pa.Array, pa.ChunkedArray, np.ndarray)) or _is_pandas(values):
             n = len(values)
             if n > IN_LIST_LIMIT:
-                return f"{column} IN (SELECT {q('v')} FROM {q(self.table_values(to_arrow(values, kind, label)))})"
+                return f"{column} IN (SELECT {quote_ident('v')} FROM {quote_ident(self.table_values(to_arrow(values, kind, label)))})"
             values = values.to_pylist() if isinstance(values, (pa.Array, pa.ChunkedArray)) else list(values.tolist())
         elif not isinstance(values, (list, tuple)):
             try:
@@ -348,7 +383,7 @@ class Compiler:
             except TypeError:
                 raise ValidationError(f"{label}__in expects a list of values, got {describe(values)}") from None
         if len(values) > IN_LIST_LIMIT:
-            return f"{column} IN (SELECT {q('v')} FROM {q(self.table_values(to_arrow(values, kind, label)))})"
+            return f"{column} IN (SELECT {quote_ident('v')} FROM {quote_ident(self.table_values(to_arrow(values, kind, label)))})"
         items = [coerce(v, kind, label) for v in values if v is not None and not _is_nan(v)]
         if not items:
             return "FALSE"
@@ -376,19 +411,20 @@ class Compiler:
 
         ``values`` selects ``columns`` (field paths, forward FKs allowed) named after the path.
         """
+        self.learn(schema, query.paths)
         root = self.alias()
         joins = _Joins(self, schema, root)
-        from_sql = f"{q(schema.table)} AS {q(root)}"
+        from_sql = f"{self.read(schema.table)} AS {quote_ident(root)}"
         rank_alias = None
         if query.rank is not None:
             n = sum(1 for t in self.tables if t.startswith(RANK_TABLE))
             rank_name, rank_alias = (RANK_TABLE, "r") if n == 0 else (f"{RANK_TABLE}_{n}", f"r{n}")
             self.tables[rank_name] = query.rank
-            from_sql += f" JOIN {q(rank_name)} AS {q(rank_alias)} ON {col(rank_alias, 'id')} = {col(root, 'id')}"
+            from_sql += f" JOIN {quote_ident(rank_name)} AS {quote_ident(rank_alias)} ON {col(rank_alias, 'id')} = {col(root, 'id')}"
         where_sql = self.where(query.wheres, schema, root)
         sliced = query.is_sliced
         if mode in ("count", "exists") and not sliced:
-            head = "SELECT count(*) AS " + q("n") if mode == "count" else "SELECT 1 AS " + q("x")
+            head = "SELECT count(*) AS " + quote_ident("n") if mode == "count" else "SELECT 1 AS " + quote_ident("x")
             sql = f"{head} FROM {from_sql}{_where(where_sql)}"
             return sql + (" LIMIT 1" if mode == "exists" else "")
         # Select list (joins for values paths are added before ORDER BY ones; order is irrelevant).
@@ -396,9 +432,9 @@ class Compiler:
             cols = columns or schema.columns
             select_list = [col(root, c) for c in cols]
             if rank_alias is not None:
-                select_list.append(f"{col(rank_alias, 'score')} AS {q('score')}")
+                select_list.append(f"{col(rank_alias, 'score')} AS {quote_ident('score')}")
         elif mode == "values":
-            select_list = [f"{joins.path_column(p, 'values')} AS {q(p)}" for p in (columns or schema.columns)]
+            select_list = [f"{joins.path_column(p, 'values')} AS {quote_ident(p)}" for p in (columns or schema.columns)]
         else:  # ids, and the inner part of sliced count/exists
             select_list = [col(root, "id")]
         distinct = query.distinct and mode == "values"
@@ -415,9 +451,9 @@ class Compiler:
         if query.low:
             sql += f" OFFSET {int(query.low)}"
         if mode == "count":
-            return f"SELECT count(*) AS {q('n')} FROM ({sql}) AS {q('s')}"
+            return f"SELECT count(*) AS {quote_ident('n')} FROM ({sql}) AS {quote_ident('s')}"
         if mode == "exists":
-            return f"SELECT 1 AS {q('x')} FROM ({sql}) AS {q('s')} LIMIT 1"
+            return f"SELECT 1 AS {quote_ident('x')} FROM ({sql}) AS {quote_ident('s')} LIMIT 1"
         return sql
 
     def at_most_one(self, query: Query, schema: RegistrySchema) -> bool:
@@ -426,19 +462,7 @@ class Compiler:
         ORDER BY is then dropped: DuckDB plans ``ORDER BY .. LIMIT`` as a Top-N that scans the
         table instead of probing the unique column's index (6.5 ms instead of 1.4 ms at 10^6).
         """
-        for where in query.wheres:
-            if where.negated or where.connector != AND:
-                continue
-            for child in where.children:
-                if isinstance(child, Q):
-                    continue
-                key, value = child
-                if value is None or "__" in key.replace("__exact", ""):
-                    continue
-                spec = field_of(schema, key.replace("__exact", ""))
-                if spec is not None and spec.unique and not spec.is_relation:
-                    return True
-        return False
+        return unique_equalities(schema, query) is not None
 
     def order(
         self,
@@ -481,22 +505,22 @@ class Compiler:
         root = self.alias()
         inner = join == "inner"
         joins = _Joins(self, schema, root, kind="JOIN" if inner else "LEFT JOIN")
-        select_list = [f"{col('i', 'pos')} AS {q('__pos')}"]
+        select_list = [f"{col('i', 'pos')} AS {quote_ident('__pos')}"]
         conds = []
         for p in paths:
             path = resolve(self.schemas, schema, p, allow_lookup=False)
             if not path.is_many:
-                select_list.append(f"{joins.path_column(p, 'include')} AS {q(p)}")
+                select_list.append(f"{joins.path_column(p, 'include')} AS {quote_ident(p)}")
                 continue
             from_sql, corr, value = self.many_chain(schema, root, path)
             select_list.append(
-                f"(SELECT list(DISTINCT {value} ORDER BY {value}) FROM {from_sql} WHERE {corr} AND {value} IS NOT NULL) AS {q(p)}"
+                f"(SELECT list(DISTINCT {value} ORDER BY {value}) FROM {from_sql} WHERE {corr} AND {value} IS NOT NULL) AS {quote_ident(p)}"
             )
             if inner:
                 conds.append(f"EXISTS (SELECT 1 FROM {from_sql} WHERE {corr})")
         sql = (
-            f"SELECT {', '.join(select_list)} FROM {q(IDS_TABLE)} AS {q('i')} "
-            f"JOIN {q(schema.table)} AS {q(root)} ON {col(root, 'id')} = {col('i', 'id')}{joins.sql()}"
+            f"SELECT {', '.join(select_list)} FROM {quote_ident(IDS_TABLE)} AS {quote_ident('i')} "
+            f"JOIN {self.read(schema.table)} AS {quote_ident(root)} ON {col(root, 'id')} = {col('i', 'id')}{joins.sql()}"
         )
         sql += _where(_and(conds))
         return sql + f" ORDER BY {col('i', 'pos')}"
@@ -517,15 +541,15 @@ class Compiler:
             ta = self.alias()
             if spec.kind == "fk":
                 on = f"{col(ta, 'id')} = {col(prev, spec.column)}"  # type: ignore[arg-type]
-                piece = f"{q(target.table)} AS {q(ta)}"
+                piece = f"{self.read(target.table)} AS {quote_ident(ta)}"
             elif spec.kind == "reverse_fk":
                 on = f"{col(ta, spec.remote_column)} = {col(prev, 'id')}"  # type: ignore[arg-type]
-                piece = f"{q(target.table)} AS {q(ta)}"
+                piece = f"{self.read(target.table)} AS {quote_ident(ta)}"
             else:
                 la = self.alias()
                 on = f"{col(la, spec.link_source)} = {col(prev, 'id')}"  # type: ignore[arg-type]
                 piece = (
-                    f"{q(spec.link_table)} AS {q(la)} JOIN {q(target.table)} AS {q(ta)} "  # type: ignore[arg-type]
+                    f"{self.read(spec.link_table)} AS {quote_ident(la)} JOIN {self.read(target.table)} AS {quote_ident(ta)} "  # type: ignore[arg-type]
                     f"ON {col(ta, 'id')} = {col(la, spec.link_target)}"  # type: ignore[arg-type]
                 )
             if i == 0:
@@ -568,7 +592,7 @@ class _Joins:
                 target = target_of(self.c.schemas, current, hop)
                 ja = self.c.alias()
                 self._sql.append(
-                    f" {self.kind} {q(target.table)} AS {q(ja)} ON {col(ja, 'id')} = {col(alias, hop.column)}"
+                    f" {self.kind} {self.c.read(target.table)} AS {quote_ident(ja)} ON {col(ja, 'id')} = {col(alias, hop.column)}"
                 )  # type: ignore[arg-type]
                 self._aliases[prefix] = (ja, target)
             alias, current = self._aliases[prefix]
@@ -724,7 +748,7 @@ def translate(schemas: SchemaMap, registry: str, node: Q, alias: str = "t0") -> 
     """
     c = Compiler(schemas)
     sql = c.node(node, c.schema(registry), alias, False) or "TRUE"
-    return Compiled(sql, c.params, c.tables)
+    return Compiled(sql, c.params, c.tables, frozenset(c.reads))
 
 
 def compile_query(
@@ -741,7 +765,7 @@ def compile_query(
     c = Compiler(schemas)
     c._n_alias = -1  # the root table is t0
     sql = c.select(query, c.schema(query.registry), mode=mode, columns=columns, default_order=default_order)
-    return Compiled(sql, c.params, c.tables)
+    return Compiled(sql, c.params, c.tables, frozenset(c.reads))
 
 
 def compile_include(schemas: SchemaMap, registry: str, paths: Sequence[str], join: str = "inner") -> Compiled:
@@ -751,4 +775,4 @@ def compile_include(schemas: SchemaMap, registry: str, paths: Sequence[str], joi
     c = Compiler(schemas)
     c._n_alias = -1
     sql = c.include(c.schema(registry), paths, join)
-    return Compiled(sql, c.params, c.tables)
+    return Compiled(sql, c.params, c.tables, frozenset(c.reads))
