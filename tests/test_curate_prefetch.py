@@ -117,12 +117,12 @@ def test_validate_and_inspect_share_one_cached_index(cells):
 
     clear_cache()
     bt.CellType.validate(VALUES, mute=True)
-    assert len(scope._INDEX_CACHE) == 1
-    (entry,) = scope._INDEX_CACHE.values()
-    built = entry.index._memo["names"]
+    assert len(scope.cached_indexes()) == 1
+    (index,) = scope.cached_indexes().values()
+    built = index._memo["names"]
     bt.CellType.inspect(VALUES, mute=True)
     bt.CellType.standardize(VALUES, mute=True)
-    assert len(scope._INDEX_CACHE) == 1 and entry.index._resolved("names") is built
+    assert len(scope.cached_indexes()) == 1 and index._resolved("names") is built
 
 
 def test_concurrent_calls_on_a_cold_cache_agree(cells, monkeypatch):

@@ -13,8 +13,6 @@ version rebuilds from scratch.
 
 from __future__ import annotations
 
-import weakref
-from collections import OrderedDict
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
@@ -26,34 +24,36 @@ from ..errors import DoesNotExist, FieldError, InvalidArgument, did_you_mean, sh
 from ..fields import field_name
 from ..model_map import REGISTRIES
 from ..records.source import Source, as_queryset
+from ..settings import settings
 from .inputs import as_values
 from .matching import ReferenceIndex
 from .reporting import registry_label
 
-_MAX_CACHED = 32
+SCOPE = "scope"  # first item of this module's keys in the tables' derived-data cache
 
 
-@dataclass
-class _Entry:
-    """A cached index, the snapshot frame it was built for and that snapshot's table version.
-
-    ``table`` (a weak reference to the storage table) tells a table of a since closed instance
-    from a new one that happens to get the same ``id()`` and version numbers.
-    """
-
-    base: pl.DataFrame
-    version: int | None
-    index: ReferenceIndex
-    table: Any = None
+def clear_cache(instance=None) -> None:
+    """Forget the cached reference indexes of ``instance`` (default: the default instance), for
+    cold runs in tests and benchmarks."""
+    for table in _tables(instance):
+        table.forget_derived((SCOPE,))
 
 
-# (instance id, table, restriction, field, synonyms_field) -> _Entry
-_INDEX_CACHE: OrderedDict[tuple, _Entry] = OrderedDict()
+def cached_indexes(instance=None) -> dict[tuple, ReferenceIndex]:
+    """The reference indexes cached for ``instance``, by ``(table, restriction, column, synonyms
+    column)`` (what tests look at)."""
+    out = {}
+    for table in _tables(instance):
+        for key, entry in list(getattr(table, "_derived", {}).items()):
+            if isinstance(key, tuple) and key[:1] == (SCOPE,):
+                out[(table.spec.name, *key[1:])] = entry.value
+    return out
 
 
-def clear_cache() -> None:
-    """Forget every cached reference index (tests and benchmarks use this for cold runs)."""
-    _INDEX_CACHE.clear()
+def _tables(instance) -> list:
+    if instance is None:
+        instance = settings.instance
+    return [instance.table(name) for name in sorted(instance.table_names())]
 
 
 @dataclass
@@ -65,11 +65,10 @@ class Scope:
         instance: the storage instance the rows come from.
         frame: reference rows in save order (sorted by id), all schema columns.
         base: the snapshot frame ``frame`` was cut from, when it is the cached snapshot
-            (then derived structures may be cached); None for filtered query sets.
+            (then derived structures are cached on the table); None for filtered query sets.
         restriction: what narrowed ``base`` to ``frame`` (organism/source ids), part of the cache key.
         version: the table version ``base`` is the snapshot of (None: unknown or no base).
-        change: the table's last change (``storage.table.Change``) when ``base`` was read.
-        table: weak reference to the storage table ``base`` came from (None: unknown).
+        table: the storage table ``base`` came from (None: unknown).
     """
 
     model: type
@@ -78,7 +77,6 @@ class Scope:
     base: pl.DataFrame | None
     restriction: tuple = ()
     version: int | None = None
-    change: Any = None
     table: Any = None
     _indexes: dict = dc_field(default_factory=dict)
 
@@ -133,52 +131,19 @@ class Scope:
         local = (col, syn_col)
         if local in self._indexes:
             return self._indexes[local]
-        if self.base is None:
+        if self.base is None or self.version is None or self.table is None:
             index = ReferenceIndex(self.frame, col, syn_col)
         else:
-            key = (id(self.instance), self.schema.table, self.restriction, col, syn_col)
-            hit = _INDEX_CACHE.get(key)
-            if hit is not None and hit.base is self.base:
-                index = hit.index
-                _INDEX_CACHE.move_to_end(key)
-            else:
-                index = self._follow(hit) if hit is not None else None
-                if index is None:
-                    index = ReferenceIndex(self.frame, col, syn_col)
-                _INDEX_CACHE[key] = _Entry(self.base, self.version, index, self.table)
-                _INDEX_CACHE.move_to_end(key)
-                while len(_INDEX_CACHE) > _MAX_CACHED:
-                    _INDEX_CACHE.popitem(last=False)
+            # One index per table version, shared by every call; an append is followed, not rebuilt.
+            restriction = tuple((self.column(name), ref_id) for name, ref_id in self.restriction)
+            index = self.table._derived_at(
+                self.version,
+                (SCOPE, self.restriction, col, syn_col),
+                lambda: ReferenceIndex(self.frame, col, syn_col),
+                follow=lambda old, change: _appended(old, change, restriction),
+            )
         self._indexes[local] = index
         return index
-
-    def _follow(self, entry: _Entry) -> ReferenceIndex | None:
-        """``entry``'s index extended to this snapshot if the one commit between them only appended.
-
-        Trusted only when provable: the entry is for version v, this snapshot for v+1, the
-        table's last change went v -> v+1 removing nothing, and the ids confirm it (the old
-        snapshot's ids are this one's prefix, the inserted ids its tail). Otherwise None.
-        """
-        change, old, new = self.change, entry.base, self.base
-        if entry.version is None or self.version is None or change is None or new is None:
-            return None
-        if entry.table is None or self.table is None or entry.table() is not self.table():
-            return None
-        if (change.from_version, change.to_version) != (entry.version, self.version):
-            return None
-        if change.inserted is None or len(change.removed_ids):
-            return None
-        n_old = old.height
-        if new.height != n_old + change.inserted.num_rows or "id" not in new.columns:
-            return None
-        new_ids = new.get_column("id").to_numpy()
-        if not np.array_equal(new_ids[:n_old], old.get_column("id").to_numpy()):
-            return None
-        # (pyarrow's own to_numpy imports pandas on first use: +0.4 s)
-        inserted_ids = pl.from_arrow(change.inserted.column("id")).to_numpy().astype(new_ids.dtype, copy=False)
-        if not np.array_equal(new_ids[n_old:], inserted_ids):
-            return None
-        return entry.index.extended(self.frame)
 
     # -- records ---------------------------------------------------------------------------
     def records(self, rows: np.ndarray) -> list:
@@ -214,9 +179,9 @@ def resolve(scope: Source, organism=None, source=None) -> Scope:
     qs = as_queryset(scope)
     model, instance = qs.model, qs.instance
     all_rows = bool(qs._is_all())
-    version = change = table_ref = None
+    version = table = None
     if all_rows:
-        frame, version, change, table_ref = _versioned_snapshot(model, instance)
+        frame, version, table = _versioned_snapshot(model, instance)
         base = frame
     else:
         table = qs.to_arrow()
@@ -226,7 +191,7 @@ def resolve(scope: Source, organism=None, source=None) -> Scope:
         if isinstance(frame, pl.Series):  # a one-column table comes back as a Series
             frame = frame.to_frame()
         base = None
-    out = Scope(model=model, instance=instance, frame=frame, base=base, version=version, change=change, table=table_ref)
+    out = Scope(model=model, instance=instance, frame=frame, base=base, version=version, table=table)
     if organism is None and hasattr(model, "_default_organism"):
         organism = model._default_organism()  # bio registries: bt.settings.organism
     restriction = []
@@ -246,27 +211,45 @@ def resolve(scope: Source, organism=None, source=None) -> Scope:
     return out
 
 
-def _versioned_snapshot(model, instance) -> tuple[pl.DataFrame, int | None, Any, Any]:
-    """The snapshot frame, the table version it is of (None if unsure), the last change and a
-    weak reference to the storage table.
+def _appended(old: ReferenceIndex, change, restriction: tuple) -> ReferenceIndex | None:
+    """``old`` extended by the rows one commit appended (those within ``restriction``, pairs of
+    column and id); None when the commit also replaced or removed rows (rebuild)."""
+    if not change.appended_only:
+        return None
+    if change.inserted is None or change.inserted.num_rows == 0:
+        return old
+    tail = pl.from_arrow(change.inserted)
+    if isinstance(tail, pl.Series):
+        tail = tail.to_frame()
+    for column, ref_id in restriction:
+        tail = tail.filter(pl.col(column) == ref_id)
+    if tail.height == 0:
+        return old
+    ids = old.frame.get_column("id")
+    if ids.len() and tail.get_column("id").min() <= ids.max():
+        return None  # not an append in id order: the snapshot is not old rows + these
+    try:
+        frame = pl.concat([old.frame, tail.select(old.frame.columns)], how="vertical")
+    except pl.exceptions.PolarsError:
+        return None  # a column type that does not line up: rebuild rather than guess
+    return old.extended(frame)
+
+
+def _versioned_snapshot(model, instance) -> tuple[pl.DataFrame, int | None, Any]:
+    """The snapshot frame, the table version it is of (None if unsure) and the storage table.
 
     The version is read before and after taking the snapshot; only if both agree is it
     certainly the snapshot's (a commit from another thread in between makes it unsure, and an
-    unsure version only costs a full rebuild on the next commit). The first read in a process
-    loads the table, hence the second attempt.
+    unsure version only costs an uncached index). The first read in a process loads the
+    table, hence the second attempt.
     """
-    try:
-        table = instance.table(model._schema.table)
-        ref = weakref.ref(table)
-    except Exception:  # noqa: BLE001 - no storage table to follow: caching still works by identity
-        return model._snapshot_pl(instance), None, None, None
+    table = instance.table(model._schema.table)
     for _ in range(2):
         before = table.version
         frame = model._snapshot_pl(instance)
-        change = table.last_change
         if table.version == before:
-            return frame, before, change, ref
-    return frame, None, None, None
+            return frame, before, table
+    return frame, None, None
 
 
 def _related_id(scope: Scope, name: str, value) -> int:

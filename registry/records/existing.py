@@ -2,8 +2,10 @@
 
 It runs on every constructor call of such a registry, so it must be cheap: an empty registry costs
 nothing, a few lookups use the storage hash index, and many lookups at one table version (bulk
-construction) build a value -> row dict once. Commits of other processes are seen within half a
-second (and ``save()`` still checks unique fields).
+construction) build a value -> row dict once. The index lives in the table's derived-data cache
+(one per table version); the constructor's hot path keeps a pointer to the one it saw last and
+trusts it for half a second, so commits of other processes are seen within that time (and
+``save()`` still checks unique fields).
 """
 
 from __future__ import annotations
@@ -57,12 +59,13 @@ class ExistingIndex:
         return self.empty or (self.simple and self.index is not None and value not in self.index)
 
 
-_EXISTING: dict[tuple, ExistingIndex] = {}
+EXISTING = "existing"  # first item of this module's keys in the tables' derived-data cache
+_SEEN: dict[tuple, ExistingIndex] = {}  # (instance id, registry) -> the index looked at last
 
 
 def cached(cls: type[ModelBase]) -> ExistingIndex | None:
     """The index of ``cls`` on the default instance if it is fresh (the constructor's hot path)."""
-    e = _EXISTING.get((id(settings._instance), cls))
+    e = _SEEN.get((id(settings._instance), cls))
     return None if e is None or e.stale(time.monotonic()) else e
 
 
@@ -70,14 +73,19 @@ def find_existing(cls: type[ModelBase], match: dict) -> Any:
     """The first saved record of ``cls`` (default instance) whose fields equal ``match``, or None."""
     inst = settings.instance
     key = (id(inst), cls)
-    e = _EXISTING.get(key)
+    e = _SEEN.get(key)
     now = time.monotonic()
     if e is None or e.stale(now):
         cls._ensure_tables(inst)
         name = cls._schema_table()
-        snap = inst.snapshot(name)
-        if e is None or snap is not e.snap:
-            e = _EXISTING[key] = ExistingIndex(cls, inst.table(name), snap, snap.num_rows == 0)
+        inst.snapshot(name)  # one stat: follows other processes' commits
+        table = inst.table(name)
+
+        def build() -> ExistingIndex:
+            snap = inst.snapshot(name)
+            return ExistingIndex(cls, table, snap, snap.num_rows == 0)
+
+        e = _SEEN[key] = table.derived((EXISTING, cls.__name__), build)
         e.checked = now
     if e.empty:
         return None
