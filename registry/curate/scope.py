@@ -118,10 +118,16 @@ class Scope:
     def has_field(self, name: str) -> bool:
         return name in self.schema.fields
 
-    def synonyms_for(self, field: str) -> str | None:
+    def synonyms_for(self, field: str, synonyms_field="synonyms") -> str | None:
         """The synonyms field matched along with ``field``: LaminDB consults synonyms only for
-        the registry's name field, when the registry has a ``synonyms`` field."""
-        return "synonyms" if field == self.schema.name_field and self.has_field("synonyms") else None
+        the registry's name field, when the registry has that field. ``synonyms_field`` may name
+        another ``|``-joined field (``None``: no synonyms); an unknown name is a ``FieldError``."""
+        name = field_name(synonyms_field) if synonyms_field else None
+        if name is None:
+            return None
+        if name != "synonyms" and not self.has_field(name):
+            self.field(name)  # raises FieldError with a did-you-mean
+        return name if field == self.schema.name_field and self.has_field(name) and name != field else None
 
     # -- reference index -------------------------------------------------------------------
     def index(self, field: str, synonyms_field: str | None = None) -> ReferenceIndex:
@@ -158,18 +164,32 @@ class Scope:
         return self.model._from_arrow(self.frame[pl.Series(rows)].to_arrow(), self.instance)
 
 
-def prepare(scope: Source, values, field, *, organism=None, source=None, tiers: bool = True):
-    """What validate / inspect / from_values start with: ``(scope, field name, index, values)``.
+def prepare(
+    scope: Source,
+    values,
+    field,
+    *,
+    organism=None,
+    source=None,
+    tiers: bool = True,
+    synonyms_field="synonyms",
+    case_sensitive: bool = False,
+):
+    """What validate, inspect, standardize and from_values start with: ``(scope, field name,
+    index, values)``.
 
     The index is the one cached per field (the synonyms field along when LaminDB consults it),
     and its builds are started on background threads *before* the values are converted, so
-    the two overlap. ``tiers=False`` (validate) needs the exact-name index only.
+    the two overlap. ``tiers=False`` (validate) needs the exact-name index only;
+    ``case_sensitive`` (standardize) skips the case-folded one.
     """
     sc = resolve(scope, organism=organism, source=source)
     fname = sc.field(field)
-    syn = sc.synonyms_for(fname)
+    syn = sc.synonyms_for(fname, synonyms_field)
     index = sc.index(fname, syn)
-    index.prefetch(casing=tiers, synonyms=tiers and syn is not None)
+    index.prefetch(
+        casing=tiers and not case_sensitive, synonyms=tiers and syn is not None, case_sensitive=case_sensitive
+    )
     vals = as_values(values, sc.kind(fname), field_label=f"{sc.model.__name__}.{fname}")
     return sc, fname, index, vals
 
