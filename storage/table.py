@@ -216,7 +216,7 @@ class Table:
     def snapshot_pl(self, version: int | None = None) -> pl.DataFrame:
         with self._lock:
             snap = self.snapshot()
-            return self._derived_at(self.version, ("polars",), lambda: pl.from_arrow(snap), _append_polars)
+            return self.derived_at(self.version, ("polars",), lambda: pl.from_arrow(snap), _append_polars)
 
     # -- derived data ----------------------------------------------------------------------
     def derived(
@@ -241,15 +241,29 @@ class Table:
         """
         with self._lock:
             version = self.state.version
-        return self._derived_at(version, key, build, follow)
+        return self._derive(version, key, build, follow, pinned=False)
 
-    def _derived_at(self, version: int, key: Hashable, build: Callable[[], T], follow) -> T:
-        """``derived`` for a caller that has just read ``version`` (saves a second stat)."""
+    def derived_at(
+        self,
+        version: int,
+        key: Hashable,
+        build: Callable[[], T],
+        follow: Callable[[T, Change], T | None] | None = None,
+    ) -> T:
+        """``derived`` for a caller holding a snapshot of ``version`` (which may already be behind
+        the table): ``build()`` derives from that snapshot, and the value is tagged with ``version``
+        (unless a newer value is stored), so the next call at a newer version follows or rebuilds it
+        as usual."""
+        return self._derive(version, key, build, follow, pinned=True)
+
+    _derived_at = derived_at  # the name curate/scope.py used before it was public
+
+    def _derive(self, version: int, key: Hashable, build: Callable[[], T], follow, *, pinned: bool) -> T:
         with self._lock:
             entry = self._derived.get(key)
-            if entry is not None:
-                if entry.version == version:
-                    return entry.value
+            if entry is not None and entry.version == version:
+                return entry.value
+            if entry is not None and entry.version < version:
                 value = self._follow(entry, version)
                 if value is not None:
                     self._derived[key] = _Derived(version, value, entry.follow)
@@ -257,9 +271,23 @@ class Table:
                 del self._derived[key]
         value = build()
         with self._lock:
-            if self.version == version:
+            entry = self._derived.get(key)
+            if entry is not None and entry.version >= version:
+                return entry.value if entry.version == version else value  # share one value per version
+            if pinned or self.version == version:  # unpinned: only if the table did not move during build()
                 self._derived[key] = _Derived(version, value, follow)
         return value
+
+    def derived_values(self, key_prefix: tuple = ()) -> dict[Hashable, Any]:
+        """The derived values stored now (of any version), by key, for keys starting with the
+        items of ``key_prefix`` (for tests and cache listings)."""
+        n = len(key_prefix)
+        with self._lock:
+            return {
+                k: e.value
+                for k, e in self._derived.items()
+                if not n or (isinstance(k, tuple) and k[:n] == tuple(key_prefix))
+            }
 
     def forget_derived(self, key_prefix: tuple | None = None) -> None:
         """Drop derived data: all of it, or the keys starting with the items of ``key_prefix``."""
@@ -273,7 +301,7 @@ class Table:
 
     def _follow(self, entry: _Derived, version: int) -> Any:
         """``entry``'s value carried through the remembered changes up to ``version``, or None."""
-        if entry.follow is None or entry.version > version:
+        if entry.follow is None:
             return None
         steps = [c for c in self._changes if c.from_version >= entry.version]
         if not steps or steps[0].from_version != entry.version or steps[-1].to_version != version:
@@ -392,10 +420,10 @@ class Table:
             if value is None or snap.num_rows < HASH_INDEX_MIN_ROWS:
                 return snap, scan_rows(col, value)
             key = ("hash-index", column)
-            index = self._derived_at(state.version, key, lambda: ColumnHashIndex(col), _follow_hash_index)
+            index = self.derived_at(state.version, key, lambda: ColumnHashIndex(col), _follow_hash_index)
             if index.stale(snap.num_rows):
                 self.forget_derived(key)
-                index = self._derived_at(state.version, key, lambda: ColumnHashIndex(col), _follow_hash_index)
+                index = self.derived_at(state.version, key, lambda: ColumnHashIndex(col), _follow_hash_index)
             return snap, index.find(col, value)
 
     @property

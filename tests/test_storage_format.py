@@ -410,3 +410,29 @@ def test_a_pinned_view_has_its_own_derived_data(tmp_path):
     past = inst.at("thing", version=1)
     assert inst.table("thing").derived(("test", "n"), lambda: inst.snapshot("thing").num_rows) == 2
     assert past.table("thing").derived(("test", "n"), lambda: past.snapshot("thing").num_rows) == 1
+
+
+def test_derived_at_tags_the_value_with_the_callers_version(tmp_path):
+    inst = _open(tmp_path / "i")
+    table = inst.table("thing")
+    inst.commit("thing", inserts=pa.table({"name": ["a"]}))
+    old_version, old_rows = table.version, inst.snapshot("thing").num_rows
+    inst.commit("thing", inserts=pa.table({"name": ["b"]}))
+
+    def follow(n, change):
+        return n + change.inserted.num_rows
+
+    # built from a snapshot that is already one commit behind: kept as that version's, then followed
+    assert table.derived_at(old_version, ("test", "n"), lambda: old_rows, follow) == 1
+    assert table.derived(("test", "n"), lambda: pytest.fail("rebuilt"), follow=follow) == 2
+    # a caller behind a newer stored value gets its own value, and the newer one stays
+    assert table.derived_at(old_version, ("test", "n"), lambda: old_rows, follow) == 1
+    assert table.derived(("test", "n"), lambda: pytest.fail("rebuilt"), follow=follow) == 2
+
+
+def test_derived_values_lists_what_is_stored(tmp_path):
+    table = _open(tmp_path / "i").table("thing")
+    table.derived(("a", 1), lambda: "x")
+    table.derived(("b", 1), lambda: "y")
+    assert table.derived_values(("a",)) == {("a", 1): "x"}
+    assert table.derived_values() == {("a", 1): "x", ("b", 1): "y"}
