@@ -8,13 +8,13 @@ the descriptor only checks types on assignment, so reading a value stays a dict 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, overload
 
 import pyarrow as pa
 
 from .errors import InvalidArgument, ValidationError, shorten
 from .model_map import registry_class
-from .schema import FieldSpec
+from .schema import FieldSpec, RelationKind, ValueKind
 
 if TYPE_CHECKING:
     from .records.declaration import ModelBase as Record
@@ -31,11 +31,17 @@ ARROW_TYPES = {
 
 _MISSING = object()  # a field value not in a record's __dict__ yet
 
+T = TypeVar("T")
 
-class Field:
-    """A stored value of one kind (``str``, ``int``, ``float``, ``bool``, ``datetime``, ``json``)."""
 
-    kind = "str"
+class Field(Generic[T]):
+    """A stored value of one kind (``str``, ``int``, ``float``, ``bool``, ``datetime``, ``json``).
+
+    Generic in the value's type, for type checkers: ``ULabel.name`` is the ``String`` field,
+    ``ULabel(name="x").name`` a ``str | None`` (None until set, and for nullable fields).
+    """
+
+    kind: ValueKind | RelationKind = "str"
     python_types: tuple[type, ...] = (str,)
 
     def __init__(
@@ -67,6 +73,10 @@ class Field:
         return clone
 
     # -- descriptor ------------------------------------------------------------------------
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> Self: ...
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> T | None: ...
     def __get__(self, instance, owner=None):
         if instance is None:
             return self
@@ -80,7 +90,7 @@ class Field:
             return value
         return None
 
-    def __set__(self, instance, value) -> None:
+    def __set__(self, instance: Record, value: T | None) -> None:
         d = instance.__dict__
         if "_batch" in d:
             instance._materialize()
@@ -128,17 +138,17 @@ class Field:
         return f"<{type(self).__name__} {owner}.{self.name}>"
 
 
-class String(Field):
+class String(Field[str]):
     kind = "str"
     python_types = (str,)
 
 
-class Integer(Field):
+class Integer(Field[int]):
     kind = "int"
     python_types = (int,)
 
 
-class Float(Field):
+class Float(Field[float]):
     kind = "float"
     python_types = (float, int)
 
@@ -147,12 +157,12 @@ class Float(Field):
         return float(value) if value is not None else None
 
 
-class Boolean(Field):
+class Boolean(Field[bool]):
     kind = "bool"
     python_types = (bool,)
 
 
-class DateTime(Field):
+class DateTime(Field[dt.datetime]):
     kind = "datetime"
     python_types = (dt.datetime,)
 
@@ -163,7 +173,7 @@ class DateTime(Field):
         return value
 
 
-class JSON(Field):
+class JSON(Field[Any]):
     kind = "json"
     python_types = (dict, list, str, int, float, bool)
 
@@ -171,7 +181,7 @@ class JSON(Field):
 ON_DELETE = ("PROTECT", "CASCADE", "SET_NULL")
 
 
-class ForeignKey(Field):
+class ForeignKey(Field[Any]):
     """A reference to one record of ``target``; stored as ``<name>_id``.
 
     ``record.run`` is the related record (loaded on first access), ``record.run_id`` the id.
@@ -275,7 +285,7 @@ class ManyToMany:
         self.target = target
         self.related_name = related_name
         self.name = ""
-        self.model = None
+        self.model: type[Record] | None = None
 
     def __set_name__(self, owner, name: str) -> None:
         self.name, self.model = name, owner
@@ -289,13 +299,17 @@ class ManyToMany:
     def target_model(self):
         return registry_class(self.target)
 
+    def _owner_model(self) -> type[Record]:
+        assert self.model is not None, f"ManyToMany {self.name!r} is used before its class is made"
+        return self.model
+
     @property
     def link_table(self) -> str:
-        return f"{self.model._schema_table()}_{self.name}"
+        return f"{self._owner_model()._schema_table()}_{self.name}"
 
     @property
     def link_columns(self) -> tuple[str, str]:
-        src = self.model._schema_table()
+        src = self._owner_model()._schema_table()
         tgt = self.target_model()._schema_table()
         if src == tgt:
             return f"from_{src}_id", f"to_{tgt}_id"
@@ -308,7 +322,7 @@ class ManyToMany:
 
     def __set__(self, instance, value) -> None:
         raise InvalidArgument(
-            f"direct assignment to {self.model.__name__}.{self.name} is not allowed; use .{self.name}.add(...) or .{self.name}.set(...)"
+            f"direct assignment to {self._owner_model().__name__}.{self.name} is not allowed; use .{self.name}.add(...) or .{self.name}.set(...)"
         )
 
     def spec(self) -> FieldSpec:
@@ -321,7 +335,11 @@ class ManyToMany:
         return f"<ManyToMany {self.model.__name__ if self.model else '?'}.{self.name} -> {self.target}>"
 
 
-def field_name(field) -> str:
+@overload
+def field_name(field: None) -> None: ...
+@overload
+def field_name(field: object) -> str: ...
+def field_name(field):
     """Name of a field given as a string or a field object (``bt.Gene.symbol`` -> ``"symbol"``)."""
     if field is None or isinstance(field, str):
         return field

@@ -8,7 +8,7 @@ and search.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 from .curate.api import CanCurate
 from .curate.synonyms import HasSynonyms
@@ -17,8 +17,14 @@ from .records.queryset import BasicQuerySet
 from .records.record import SQLRecord, class_only
 from .search.api import CanSearch
 
+if TYPE_CHECKING:
+    from .fields import Field
+    from .query import Q
 
-class QuerySet(BasicQuerySet, CanCurate, CanSearch):
+M = TypeVar("M", bound=SQLRecord)  # the registry a query set reads
+
+
+class QuerySet(BasicQuerySet[M], CanCurate, CanSearch):
     """A lazy query over the records of one registry, with curation and search on its records only.
 
     >>> qs = ln.ULabel.filter(name__startswith="T").order_by("-created_at")  # doctest: +SKIP
@@ -37,6 +43,22 @@ class Record(SQLRecord, CanCurate, CanSearch):
 
     _abstract = True
     _queryset_class: ClassVar[type[BasicQuerySet]] = QuerySet
+
+    if TYPE_CHECKING:
+        # What a type checker sees of the query classmethods (``SQLRecord`` runs them): they
+        # return this floor's QuerySet, the ``_queryset_class`` above, over this registry.
+        @classmethod
+        def filter(cls, *queries: Q, **expressions: Any) -> QuerySet[Self]: ...
+        @classmethod
+        def exclude(cls, *queries: Q, **expressions: Any) -> QuerySet[Self]: ...
+        @classmethod
+        def order_by(cls, *fields: str | Field) -> QuerySet[Self]: ...
+        @classmethod
+        def all(cls) -> QuerySet[Self]: ...
+        @classmethod
+        def using(cls, instance: Any = None, *, version: int | None = None, as_of: Any = None) -> QuerySet[Self]: ...
+        @classmethod
+        def connect(cls, instance: Any) -> QuerySet[Self]: ...
 
 
 __all__ = ["Record", "QuerySet", "HasSynonyms", "save", "class_only"]

@@ -7,6 +7,9 @@ reads from. The work is in the verb modules; this file is the public signatures 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any, Literal, overload
+
 from ..records.source import as_queryset, sourcemethod
 from . import attribute_lookup, creation, standardization, validation
 
@@ -101,6 +104,83 @@ class CanCurate:
         """
         return validation.inspect(self, values, field, mute=mute, organism=organism, source=source)
 
+    # the result's type follows the input's (a str: a str) and return_mapper (a dict)
+    @overload
+    @sourcemethod
+    def standardize(
+        self,
+        values: Any,
+        field: Any = None,
+        *,
+        return_field: Any = None,
+        return_mapper: Literal[True],
+        case_sensitive: bool = False,
+        mute: bool = False,
+        public_aware: bool = True,
+        keep: Any = "first",
+        synonyms_field: str = "synonyms",
+        organism: Any = None,
+        source: Any = None,
+        from_source: bool | None = None,
+        strict_source: bool = False,
+    ) -> dict[str, str]: ...
+    @overload
+    @sourcemethod
+    def standardize(
+        self,
+        values: str,
+        field: Any = None,
+        *,
+        return_field: Any = None,
+        return_mapper: Literal[False] = False,
+        case_sensitive: bool = False,
+        mute: bool = False,
+        public_aware: bool = True,
+        keep: Any = "first",
+        synonyms_field: str = "synonyms",
+        organism: Any = None,
+        source: Any = None,
+        from_source: bool | None = None,
+        strict_source: bool = False,
+    ) -> str: ...
+    @overload
+    @sourcemethod
+    def standardize(
+        self,
+        values: Iterable[Any],
+        field: Any = None,
+        *,
+        return_field: Any = None,
+        return_mapper: Literal[False] = False,
+        case_sensitive: bool = False,
+        mute: bool = False,
+        public_aware: bool = True,
+        keep: Any = "first",
+        synonyms_field: str = "synonyms",
+        organism: Any = None,
+        source: Any = None,
+        from_source: bool | None = None,
+        strict_source: bool = False,
+    ) -> list[str]: ...
+    @overload
+    @sourcemethod
+    def standardize(
+        self,
+        values: Any,
+        field: Any = None,
+        *,
+        return_field: Any = None,
+        return_mapper: bool = False,
+        case_sensitive: bool = False,
+        mute: bool = False,
+        public_aware: bool = True,
+        keep: Any = "first",
+        synonyms_field: str = "synonyms",
+        organism: Any = None,
+        source: Any = None,
+        from_source: bool | None = None,
+        strict_source: bool = False,
+    ) -> str | list[str] | dict[str, str]: ...
     @sourcemethod
     def standardize(
         self,

@@ -15,10 +15,11 @@ as ``registry.record.Record`` adds them to registries. A registry names its quer
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, overload
 
 import numpy as np
 import pyarrow as pa
@@ -33,13 +34,12 @@ from ..errors import (
     shorten,
     text_error,
 )
-from ..fields import JSON, Field, field_name
+from ..fields import JSON, Field, ForeignKey, field_name
 from ..logging import logger
 from ..model_map import registry_class
 from ..model_map import schema_map as _schemas
 from ..query import Q, Query, compile_include, compile_query
-from ..query.analysis import top_equalities, unique_equalities
-from ..query.paths import resolve
+from ..query.paths import field_of, resolve
 from ..query.translate import IDS_TABLE, Compiled, InSelect
 from ..settings import settings
 from ..storage import Instance
@@ -59,8 +59,10 @@ _READ_ONLY: dict[Path, Instance] = {}  # instances opened by using(), one per di
 DF_LIMIT = 100  # df()'s default row limit, for registries and query sets alike (the seed's value)
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1  # ids are int64
 
+M = TypeVar("M", bound="Record")  # the registry a query set reads
 
-class BasicQuerySet:
+
+class BasicQuerySet(Generic[M]):
     """A lazy query over the records of ``model`` in ``instance`` (default: ``ln.settings.instance``).
 
     >>> qs = ln.ULabel.filter(name__startswith="T").order_by("-created_at")  # doctest: +SKIP
@@ -69,7 +71,7 @@ class BasicQuerySet:
 
     def __init__(
         self,
-        model: type[Record],
+        model: type[M],
         instance: Instance | None = None,
         *,
         read_only: bool = False,
@@ -141,7 +143,11 @@ class BasicQuerySet:
                         f"its id means another record there"
                     )
 
-    def __getitem__(self, k: int | slice):
+    @overload
+    def __getitem__(self, k: int) -> M: ...
+    @overload
+    def __getitem__(self, k: slice) -> Self: ...
+    def __getitem__(self, k: int | slice) -> M | Self:
         if isinstance(k, slice):
             if k.step not in (None, 1):
                 raise InvalidArgument("query sets do not support slice steps")
@@ -168,17 +174,27 @@ class BasicQuerySet:
                 if bad is not None:
                     raise bad
         try:
-            return self.instance.engine.execute(compiled.sql, compiled.params, compiled.tables, compiled.reads)
+            return self.instance.engine.execute(compiled.sql, compiled.params, compiled.tables)
         except StatementError as e:
             raise ValidationError(f"{self.model.__name__} query could not run: {e}") from None
 
     def _index_equalities(self) -> None:
-        """Unique columns probed by equality (or a short ``in`` list) get an ART index (the engine
-        builds it once, on big tables); which conditions those are is ``query.analysis``'s answer."""
+        """Point lookups on unique columns get an ART index (the engine builds it once, on big tables)."""
         schema = self.model._schema
-        for spec, _ in unique_equalities(schema, self._query, in_lists=True) or ():
-            if spec.column and spec.column != "id":
-                self.instance.engine.ensure_index(schema.table, spec.column)
+        for where in self._query.wheres:
+            if where.negated or where.connector != "AND":
+                continue
+            for child in where.children:
+                if isinstance(child, Q):
+                    continue
+                key, value = child
+                if key.endswith("__exact"):
+                    key = key[:-7]
+                elif key.endswith("__in") and isinstance(value, (list, tuple, set)) and len(value) <= 1000:
+                    key = key[:-4]  # a short IN list probes the index too; long ones are joined as a table
+                spec = field_of(schema, key) if "__" not in key else None
+                if spec is not None and spec.unique and spec.column and spec.column != "id":
+                    self.instance.engine.ensure_index(schema.table, spec.column)
 
     def _fast_snapshot(self) -> pa.Table | None:
         """The rows straight from the cached snapshot when no SQL is needed (no filter, id order)."""
@@ -214,17 +230,25 @@ class BasicQuerySet:
         """True without filter, ordering, slice or ranking: callers may use the cached snapshot."""
         return self._query.is_all
 
-    def list(self, field: str | None = None) -> list:
+    @overload
+    def list(self, field: None = None) -> builtins.list[M]: ...
+    @overload
+    def list(self, field: str) -> builtins.list[Any]: ...
+    def list(self, field: str | None = None) -> builtins.list[M] | builtins.list[Any]:
         """Records in query order, or the values of ``field`` (LaminDB's ``qs.list("name")``)."""
         if field is not None:
             return self.values_list(field, flat=True)
         return self.model._from_arrow(self.to_arrow(), self.instance)
 
-    def to_list(self, field: str | None = None) -> list:
+    @overload
+    def to_list(self, field: None = None) -> builtins.list[M]: ...
+    @overload
+    def to_list(self, field: str) -> builtins.list[Any]: ...
+    def to_list(self, field: str | None = None) -> builtins.list[M] | builtins.list[Any]:
         """Same as ``list`` (LaminDB 2.x name)."""
         return self.list(field)
 
-    def __iter__(self) -> Iterator[Record]:
+    def __iter__(self) -> Iterator[M]:
         return iter(self.list())
 
     def __len__(self) -> int:
@@ -261,12 +285,12 @@ class BasicQuerySet:
         """Whether any record matches (``LIMIT 1``)."""
         return self._run(self._compile("exists")).num_rows > 0
 
-    def first(self) -> Record | None:
+    def first(self) -> M | None:
         """The first record (by id unless ordered), or None."""
         rows = self[:1].list() if not self._query.is_sliced else self.list()[:1]
         return rows[0] if rows else None
 
-    def last(self) -> Record | None:
+    def last(self) -> M | None:
         """The last record (by id unless ordered), or None."""
         if self._query.is_sliced or (self._query.rank is not None and not self._query.ordering):
             rows = self.list()
@@ -274,7 +298,7 @@ class BasicQuerySet:
         rows = self._clone(self._query.reverse_ordering()[:1]).list()
         return rows[0] if rows else None
 
-    def one(self) -> Record:
+    def one(self) -> M:
         """Exactly one record, else ``DoesNotExist`` / ``MultipleResultsFound``."""
         rows = self._clone(self._query.slice(0, 2)).list()
         if not rows:
@@ -287,7 +311,7 @@ class BasicQuerySet:
             )
         return rows[0]
 
-    def one_or_none(self) -> Record | None:
+    def one_or_none(self) -> M | None:
         """One record or None; ``MultipleResultsFound`` if several match."""
         rows = self._clone(self._query.slice(0, 2)).list()
         if len(rows) > 1:
@@ -296,7 +320,7 @@ class BasicQuerySet:
             )
         return rows[0] if rows else None
 
-    def get(self, idlike: int | str | None = None, **expressions: Any) -> Record:
+    def get(self, idlike: int | str | None = None, **expressions: Any) -> M:
         """One record of this query set by id (int), uid or uid prefix (str), or by expressions."""
         if idlike is not None and expressions:
             raise InvalidArgument(f"{self.model.__name__}.get() takes either an id/uid or field expressions, not both")
@@ -528,7 +552,7 @@ class BasicQuerySet:
         compiled = compile_include(_schemas(), self.model.__name__, paths, join)
         ids = pa.table({"id": table.column("id"), "pos": pa.array(np.arange(table.num_rows, dtype=np.int64))})
         compiled.tables[IDS_TABLE] = ids
-        extra = self.instance.engine.execute(compiled.sql, compiled.params, compiled.tables, compiled.reads)
+        extra = self.instance.engine.execute(compiled.sql, compiled.params, compiled.tables)
         if extra.num_rows != table.num_rows:
             table = table.take(extra.column("__pos"))
         for p in paths:
@@ -569,12 +593,12 @@ class BasicQuerySet:
         return self.using(instance, **kwargs)
 
 
-def queryset(model: type[Record], instance: Instance | None = None, **kwargs: Any) -> BasicQuerySet:
+def queryset(model: type[M], instance: Instance | None = None, **kwargs: Any) -> BasicQuerySet[M]:
     """A query set of ``model``'s own query-set class (the full one for public registries)."""
     return model._queryset_class(model, instance, **kwargs)
 
 
-def using(model: type[Record], instance=None, *, version=None, as_of=None, query: Query | None = None) -> BasicQuerySet:
+def using(model: type[M], instance=None, *, version=None, as_of=None, query: Query | None = None) -> BasicQuerySet[M]:
     """``query`` (default: all records) on another instance, read-only; or at a past version."""
     if instance is None or (isinstance(instance, str) and instance == "default"):
         inst = model._resolve_instance(None)
@@ -667,31 +691,28 @@ def get_by_id(cls: type[Record], id_: int, inst: Instance) -> Any:
 
 
 def _simple_equalities(cls, expressions) -> list[tuple[str, Any]] | None:
-    """``[(column, value)]`` when every expression is ``field=value`` on a column of the registry
-    itself (``query.analysis`` decides which), values as storage compares them; else None."""
+    """``[(column, value)]`` when every expression is ``field=value`` on a direct column, else None."""
     out = []
-    for (key, value), eq in zip(expressions.items(), top_equalities(cls._schema, expressions), strict=True):
+    for key, value in expressions.items():
+        name = key[:-7] if key.endswith("__exact") else key
+        f = cls._fields.get(name)
         if isinstance(value, int) and not _INT64_MIN <= value <= _INT64_MAX:
             return None  # no stored value equals it; the query path answers DoesNotExist
         if isinstance(value, str):
             bad = text_error(value, f"{cls.__name__}.get({key}=...)")
             if bad is not None:
                 raise bad
-        if eq is None or eq.lookup != "exact":
-            return None
-        spec = eq.field
-        if spec.kind == "fk":
+        if isinstance(f, ForeignKey):
             if isinstance(type(value), RecordMeta):
                 value = value.id
             elif value is not None and not isinstance(value, int):
                 return None
-            out.append((spec.column, value))
+            out.append((f.column, value))
             continue
-        if spec.column in cls._id_columns():
-            out.append((spec.column, value))
+        if name in cls._id_columns():
+            out.append((name, value))
             continue
-        f = cls._fields.get(spec.name)
-        if not isinstance(f, Field) or isinstance(f, JSON):
+        if not isinstance(f, Field) or "__" in name or isinstance(f, JSON):
             return None
         try:
             value = f.clean(value) if value is not None else None

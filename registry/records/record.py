@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import string
-from typing import ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
 import numpy as np
 
@@ -36,7 +36,7 @@ from .queryset import BasicQuerySet, get_by_id, get_one, queryset, related, usin
 from .related import ManyToManyManager, ReverseForeignKey, ReverseManyToMany
 
 
-class class_only:
+class _ClassOnly:
     """A classmethod that refuses to run on an instance, as LaminDB's ``strict_classmethod``.
 
     ``ULabel.validate(...)`` works; ``ulabel.validate(...)`` raises a TypeError that says why.
@@ -59,6 +59,13 @@ class class_only:
 
             return refuse
         return self.func.__get__(owner, type(owner))
+
+
+if TYPE_CHECKING:
+    # A type checker sees a classmethod: ``cls`` is the registry, ``Self`` the registry's records.
+    class_only = classmethod
+else:
+    class_only = _ClassOnly
 
 
 class Manager:
@@ -411,7 +418,7 @@ class SQLRecord(ModelBase):
 
     # -- querying (delegates to the query set) ---------------------------------------------
     @class_only
-    def filter(cls, *queries, **expressions) -> BasicQuerySet:
+    def filter(cls, *queries, **expressions) -> BasicQuerySet[Self]:
         """Query records with ``Q`` objects and Django-style field expressions.
 
         Parameters
@@ -449,7 +456,7 @@ class SQLRecord(ModelBase):
         return queryset(cls).filter(*queries, **expressions)
 
     @class_only
-    def exclude(cls, *queries, **expressions) -> BasicQuerySet:
+    def exclude(cls, *queries, **expressions) -> BasicQuerySet[Self]:
         """Records that do not match; records whose field is NULL are kept (as Django).
 
         Parameters
@@ -473,7 +480,7 @@ class SQLRecord(ModelBase):
         return queryset(cls).exclude(*queries, **expressions)
 
     @class_only
-    def order_by(cls, *fields) -> BasicQuerySet:
+    def order_by(cls, *fields) -> BasicQuerySet[Self]:
         """All records ordered by ``fields``.
 
         Parameters
@@ -495,7 +502,7 @@ class SQLRecord(ModelBase):
         return queryset(cls).order_by(*fields)
 
     @class_only
-    def all(cls) -> BasicQuerySet:
+    def all(cls) -> BasicQuerySet[Self]:
         """Every record of the registry, as a lazy query set.
 
         Returns
@@ -585,7 +592,7 @@ class SQLRecord(ModelBase):
         return queryset(cls).to_list(field)
 
     @class_only
-    def using(cls, instance=None, *, version: int | None = None, as_of=None) -> BasicQuerySet:
+    def using(cls, instance=None, *, version: int | None = None, as_of=None) -> BasicQuerySet[Self]:
         """A read-only query set on another instance (its directory, or a name given to ``ln.init``).
 
         The default instance never changes (no global switch). ``None`` or ``"default"`` means
@@ -624,7 +631,7 @@ class SQLRecord(ModelBase):
         return using(cls, instance, version=version, as_of=as_of)
 
     @class_only
-    def connect(cls, instance) -> BasicQuerySet:
+    def connect(cls, instance) -> BasicQuerySet[Self]:
         """LaminDB 2.x's name for :meth:`using` (a read-only query set on another instance).
 
         Returns
