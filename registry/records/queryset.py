@@ -34,12 +34,13 @@ from ..errors import (
     shorten,
     text_error,
 )
-from ..fields import JSON, Field, ForeignKey, field_name
+from ..fields import JSON, Field, field_name
 from ..logging import logger
 from ..model_map import registry_class
 from ..model_map import schema_map as _schemas
 from ..query import Q, Query, compile_include, compile_query
-from ..query.paths import field_of, resolve
+from ..query.analysis import top_equalities, unique_equalities
+from ..query.paths import resolve
 from ..query.translate import IDS_TABLE, Compiled, InSelect
 from ..settings import settings
 from ..storage import Instance
@@ -174,27 +175,17 @@ class BasicQuerySet(Generic[M]):
                 if bad is not None:
                     raise bad
         try:
-            return self.instance.engine.execute(compiled.sql, compiled.params, compiled.tables)
+            return self.instance.engine.execute(compiled.sql, compiled.params, compiled.tables, compiled.reads)
         except StatementError as e:
             raise ValidationError(f"{self.model.__name__} query could not run: {e}") from None
 
     def _index_equalities(self) -> None:
-        """Point lookups on unique columns get an ART index (the engine builds it once, on big tables)."""
+        """Unique columns probed by equality (or a short ``in`` list) get an ART index (the engine
+        builds it once, on big tables); which conditions those are is ``query.analysis``'s answer."""
         schema = self.model._schema
-        for where in self._query.wheres:
-            if where.negated or where.connector != "AND":
-                continue
-            for child in where.children:
-                if isinstance(child, Q):
-                    continue
-                key, value = child
-                if key.endswith("__exact"):
-                    key = key[:-7]
-                elif key.endswith("__in") and isinstance(value, (list, tuple, set)) and len(value) <= 1000:
-                    key = key[:-4]  # a short IN list probes the index too; long ones are joined as a table
-                spec = field_of(schema, key) if "__" not in key else None
-                if spec is not None and spec.unique and spec.column and spec.column != "id":
-                    self.instance.engine.ensure_index(schema.table, spec.column)
+        for spec, _ in unique_equalities(schema, self._query, in_lists=True) or ():
+            if spec.column and spec.column != "id":
+                self.instance.engine.ensure_index(schema.table, spec.column)
 
     def _fast_snapshot(self) -> pa.Table | None:
         """The rows straight from the cached snapshot when no SQL is needed (no filter, id order)."""
@@ -552,7 +543,7 @@ class BasicQuerySet(Generic[M]):
         compiled = compile_include(_schemas(), self.model.__name__, paths, join)
         ids = pa.table({"id": table.column("id"), "pos": pa.array(np.arange(table.num_rows, dtype=np.int64))})
         compiled.tables[IDS_TABLE] = ids
-        extra = self.instance.engine.execute(compiled.sql, compiled.params, compiled.tables)
+        extra = self.instance.engine.execute(compiled.sql, compiled.params, compiled.tables, compiled.reads)
         if extra.num_rows != table.num_rows:
             table = table.take(extra.column("__pos"))
         for p in paths:
@@ -691,28 +682,31 @@ def get_by_id(cls: type[Record], id_: int, inst: Instance) -> Any:
 
 
 def _simple_equalities(cls, expressions) -> list[tuple[str, Any]] | None:
-    """``[(column, value)]`` when every expression is ``field=value`` on a direct column, else None."""
+    """``[(column, value)]`` when every expression is ``field=value`` on a column of the registry
+    itself (``query.analysis`` decides which), values as storage compares them; else None."""
     out = []
-    for key, value in expressions.items():
-        name = key[:-7] if key.endswith("__exact") else key
-        f = cls._fields.get(name)
+    for (key, value), eq in zip(expressions.items(), top_equalities(cls._schema, expressions), strict=True):
         if isinstance(value, int) and not _INT64_MIN <= value <= _INT64_MAX:
             return None  # no stored value equals it; the query path answers DoesNotExist
         if isinstance(value, str):
             bad = text_error(value, f"{cls.__name__}.get({key}=...)")
             if bad is not None:
                 raise bad
-        if isinstance(f, ForeignKey):
+        if eq is None or eq.lookup != "exact":
+            return None
+        spec = eq.field
+        if spec.kind == "fk":
             if isinstance(type(value), RecordMeta):
                 value = value.id
             elif value is not None and not isinstance(value, int):
                 return None
-            out.append((f.column, value))
+            out.append((spec.column, value))
             continue
-        if name in cls._id_columns():
-            out.append((name, value))
+        if spec.column in cls._id_columns():
+            out.append((spec.column, value))
             continue
-        if not isinstance(f, Field) or "__" in name or isinstance(f, JSON):
+        f = cls._fields.get(spec.name)
+        if not isinstance(f, Field) or isinstance(f, JSON):
             return None
         try:
             value = f.clean(value) if value is not None else None
