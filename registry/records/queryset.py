@@ -40,7 +40,6 @@ from ..model_map import registry_class
 from ..model_map import schema_map as _schemas
 from ..query import Q, Query, compile_include, compile_query
 from ..query.analysis import top_equalities, unique_equalities
-from ..query.paths import resolve
 from ..query.translate import IDS_TABLE, Compiled, InSelect
 from ..settings import settings
 from ..storage import Instance
@@ -81,7 +80,7 @@ class BasicQuerySet(Generic[M]):
         self.model = model
         self.instance: Instance = model._resolve_instance(instance)
         self.read_only = bool(read_only or self.instance.read_only)
-        self._query = _query if _query is not None else Query(model.__name__)
+        self._query = _query if _query is not None else Query(model.__name__, _schemas())
 
     # -- building (each returns a new QuerySet) --------------------------------------------
     def _clone(self, query: Query) -> Self:
@@ -112,16 +111,9 @@ class BasicQuerySet(Generic[M]):
         return self._clone(self._query.reverse_ordering())
 
     def _check_values(self, values, queries, keys=()) -> None:
-        # Unknown fields and lookups fail at filter() time, as in Django, not at first evaluation.
-        schema = self.model._schema
-        schemas = _schemas()
-        for key in keys:
-            resolve(schemas, schema, key)
-        for q in queries:
-            if isinstance(q, Q):
-                for key, _ in q.leaves():
-                    resolve(schemas, schema, key)
-        # A query set used as a value (created_by__in=User.filter(...)) must live in the same instance.
+        # Unknown fields and lookups fail at filter() time, as in Django: the Query resolves each
+        # path when the filter is added (query/query.py). Here: a query set or record used as a
+        # value (created_by__in=User.filter(...)) must live in the same instance.
         leaves = list(values)
         for q in queries:
             if isinstance(q, Q):
@@ -605,7 +597,7 @@ def using(model: type[M], instance=None, *, version=None, as_of=None, query: Que
             raise InvalidArgument(f"{model.__name__}.using(): {e}") from None
         model._ensure_tables(inst)
         read_only = True
-    return queryset(model, inst, read_only=read_only, _query=query if query is not None else Query(model.__name__))
+    return queryset(model, inst, read_only=read_only, _query=query if query is not None else Query(model.__name__, _schemas()))
 
 
 def related(record: Record, field_spec) -> BasicQuerySet:
