@@ -111,7 +111,7 @@ def coerce(value: Any, kind: str, label: str) -> Any:
         if isinstance(value, numbers.Integral):
             return int(value)
         if isinstance(value, numbers.Real) and float(value).is_integer():
-            return int(value)
+            return int(float(value))
         if isinstance(value, str):
             try:
                 return int(value.strip())

@@ -41,6 +41,9 @@ class Q:
     """
 
     __slots__ = ("children", "connector", "negated")
+    children: tuple[Q | Leaf, ...]  # set once in __init__/_make (immutable)
+    connector: str  # AND or OR
+    negated: bool
 
     def __init__(self, *args: Q, _connector: str = AND, _negated: bool = False, **kwargs: Any):
         for arg in args:
@@ -120,8 +123,9 @@ class Q:
     def __repr__(self) -> str:
         if not self.children:
             return "Q()"
-        if all(not isinstance(c, Q) for c in self.children) and self.connector == AND:
-            body = "Q(" + ", ".join(f"{k}={shorten(v)}" for k, v in self.children) + ")"
+        leaves = [c for c in self.children if not isinstance(c, Q)]
+        if len(leaves) == len(self.children) and self.connector == AND:
+            body = "Q(" + ", ".join(f"{k}={shorten(v)}" for k, v in leaves) + ")"
             return "~" + body if self.negated else body
         sep = " & " if self.connector == AND else " | "
         parts = []

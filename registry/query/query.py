@@ -12,6 +12,7 @@ analysis (``registry.query.analysis``) use the resolved ``paths`` instead of res
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -135,7 +136,7 @@ class Query:
             new_high = new_low
         return replace(self, low=new_low, high=new_high)
 
-    def __getitem__(self, k: slice) -> Query:
+    def __getitem__(self, k: builtins.slice) -> Query:
         if not isinstance(k, slice) or k.step not in (None, 1):
             raise InvalidArgument("a Query is sliced as query[start:stop]")
         return self.slice(k.start, k.stop)

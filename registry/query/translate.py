@@ -227,8 +227,10 @@ class Compiler:
             cond = None
             if inner:
                 # Conditions only on the related id need no second subquery.
+                leaves = [c for c in inner.children if isinstance(c, tuple)]
                 if (
-                    all(isinstance(c, tuple) and _is_id_path(c[0]) for c in inner.children)
+                    len(leaves) == len(inner.children)
+                    and all(_is_id_path(k) for k, _ in leaves)
                     and not inner.negated
                     and inner.connector == AND
                 ):
@@ -237,7 +239,7 @@ class Compiler:
                             self.value_condition(
                                 link_tgt, ID, target, _id_lookup(k), v, False, f"{schema.name}.{spec.name}"
                             )
-                            for k, v in inner.children
+                            for k, v in leaves
                         ]
                     )
                 else:
@@ -268,10 +270,11 @@ class Compiler:
             raise unknown_lookup(schema, spec, lookup, path.key, sorted(allowed))
         value = self.relation_value(value, lookup, spec, target, label, path.key)
         if spec.kind == "fk":
+            assert spec.column is not None  # a foreign key stores its id column
             id_spec = FieldSpec(name=spec.name, kind="int", column=spec.column, nullable=spec.nullable)
             return self.value_condition(
                 col(alias, spec.column), id_spec, schema, lookup, value, negated, label, key=path.key
-            )  # type: ignore[arg-type]
+            )
         if lookup == "isnull" or (lookup == "exact" and value is None):
             flag = True if value is None else _bool(value, label, "isnull")
             sql = self.hop(schema, alias, spec, None, True)
@@ -532,6 +535,7 @@ class Compiler:
             steps.append(path.field)
             final_column = "id"
         else:
+            assert path.field.column is not None  # a value field has a column
             final_column = path.field.column
         current, prev = schema, root
         from_parts: list[str] = []
@@ -563,7 +567,7 @@ class Compiler:
                 else:
                     from_parts.append(f"JOIN {piece} ON {on}")
             current, prev = target, ta
-        return " ".join(from_parts), corr, col(prev, final_column)  # type: ignore[arg-type]
+        return " ".join(from_parts), corr, col(prev, final_column)
 
 
 class _Joins:
@@ -589,11 +593,12 @@ class _Joins:
         for hop in path.hops:
             prefix = prefix + (hop.name,)
             if prefix not in self._aliases:
+                assert hop.column is not None  # a single-valued hop is a foreign key, with its id column
                 target = target_of(self.c.schemas, current, hop)
                 ja = self.c.alias()
                 self._sql.append(
                     f" {self.kind} {self.c.read(target.table)} AS {quote_ident(ja)} ON {col(ja, 'id')} = {col(alias, hop.column)}"
-                )  # type: ignore[arg-type]
+                )
                 self._aliases[prefix] = (ja, target)
             alias, current = self._aliases[prefix]
         return col(alias, path.field.column)  # type: ignore[arg-type]
@@ -728,12 +733,12 @@ def _paren(sql: str) -> str:
 
 
 def _and(parts: Iterable[str | None]) -> str | None:
-    parts = [p for p in parts if p]
-    if not parts:
+    present = [p for p in parts if p]
+    if not present:
         return None
-    if len(parts) == 1:
-        return parts[0]
-    return " AND ".join(_paren(p) for p in parts)
+    if len(present) == 1:
+        return present[0]
+    return " AND ".join(_paren(p) for p in present)
 
 
 def _where(cond: str | None) -> str:
