@@ -182,7 +182,7 @@ def bench_pure(bench: Bench, n: int, repeat: int) -> None:
 def bench_registry(bench: Bench, n: int, repeat: int) -> None:
     import registry as ln
     import registry.bio as bt
-    from registry.search.candidates import CACHE
+    from registry.search.candidates import clear_cache
 
     df = synthetic(n)
     with tempfile.TemporaryDirectory() as tmp:
@@ -194,7 +194,7 @@ def bench_registry(bench: Bench, n: int, repeat: int) -> None:
         name = df["name"][n // 2]
 
         def cold():
-            CACHE.clear()
+            clear_cache(ln.settings.instance)
             bt.CellType.search("lymphocite")
 
         bench.measure("CellType.search (cold: candidates built)", n, cold, repeat=1)

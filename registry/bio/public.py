@@ -16,7 +16,7 @@ import polars as pl
 from .. import curate
 from ..curate.attribute_lookup import lookup_keys
 from ..curate.inputs import as_values
-from ..curate.matching import T_NONE, ReferenceIndex, encode, match_encoded
+from ..curate.matching import ReferenceIndex, Tier, encode, match_encoded
 from ..curate.reporting import MAX_LITERAL
 from ..curate.scope import resolve
 from ..curate.standardization import StandardizeOutcome, standardize_values
@@ -195,7 +195,7 @@ class PublicReference:
         index = self._index(fname)
         enc = encode(vals.series)
         m = match_encoded(index, enc, case_sensitive=False, keep="first", synonyms=index.synonyms_field is not None)
-        rows_u = np.where(m.tier != T_NONE, m.row, -1)
+        rows_u = np.where(m.tier != Tier.NONE, m.row, -1)
         codes = enc.codes
         out = np.full(len(codes), -1, dtype=np.int64)
         ok = codes >= 0

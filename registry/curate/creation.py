@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import shorten
-from .matching import T_CASE, T_EXACT, T_NONE, T_SYNONYM, encode, first_in_input, gather_rows, match_encoded
+from .matching import Tier, encode, first_in_input, gather_rows, match_encoded
 from .record_list import RecordList, _Pending
 from .reporting import call_literal, logger, quoted
 from .scope import prepare
@@ -61,7 +61,7 @@ def from_values(
     first = enc.first
     rows, keys = _existing_rows(index, m)
 
-    missing = np.flatnonzero(m.tier == T_NONE)
+    missing = np.flatnonzero(m.tier == Tier.NONE)
     missing = missing[np.argsort(first[missing], kind="stable")]
     missing_values = enc.values.gather(missing).to_list()
     new_records: list = []
@@ -115,7 +115,7 @@ def _existing_rows(index, m) -> tuple[np.ndarray, np.ndarray]:
     A matched name shared by several records (duplicate names) finds all of them, in save
     order; without duplicate names (the usual case) the matcher's rows are the answer.
     """
-    mapped = np.flatnonzero(m.tier != T_NONE)
+    mapped = np.flatnonzero(m.tier != Tier.NONE)
     first = m.enc.first
     name_index = index.name_index()
     if name_index.has_duplicates:
@@ -175,8 +175,8 @@ def _build_new(sc, field: str, values: list, organism, source) -> list:
 def _log(sc, field: str, index, m, missing: list, n_new: int, create: bool) -> None:
     label = sc.model.__name__
     tiers = m.tier
-    exact = np.flatnonzero(tiers == T_EXACT)
-    mapped = np.flatnonzero((tiers == T_CASE) | (tiers == T_SYNONYM))
+    exact = np.flatnonzero(tiers == Tier.EXACT)
+    mapped = np.flatnonzero((tiers == Tier.CASE) | (tiers == Tier.SYNONYM))
     values = m.enc.values
     if len(exact):
         shown = values.gather(first_in_input(m.enc, exact, 10)).to_list()

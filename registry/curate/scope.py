@@ -44,9 +44,8 @@ def cached_indexes(instance=None) -> dict[tuple, ReferenceIndex]:
     column)`` (what tests look at)."""
     out = {}
     for table in _tables(instance):
-        for key, entry in list(getattr(table, "_derived", {}).items()):
-            if isinstance(key, tuple) and key[:1] == (SCOPE,):
-                out[(table.spec.name, *key[1:])] = entry.value
+        for key, index in table.derived_values((SCOPE,)).items():
+            out[(table.spec.name, *key[1:])] = index
     return out
 
 
@@ -142,7 +141,7 @@ class Scope:
         else:
             # One index per table version, shared by every call; an append is followed, not rebuilt.
             restriction = tuple((self.column(name), ref_id) for name, ref_id in self.restriction)
-            index = self.table._derived_at(
+            index = self.table.derived_at(
                 self.version,
                 (SCOPE, self.restriction, col, syn_col),
                 lambda: ReferenceIndex(self.frame, col, syn_col),
