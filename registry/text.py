@@ -50,6 +50,13 @@ WORD_SEPARATOR = r"[^\p{L}\p{N}]+"
 PLURAL = r"(\p{L}{3})s\b"
 
 _SPACE, _S = 32, ord("s")
+# byte -> byte of the word form: ASCII other than letters and digits -> space (non-ASCII bytes
+# are kept; their texts take the regex path)
+_TO_SPACE = np.array(
+    [b if (48 <= b <= 57 or 65 <= b <= 90 or 97 <= b <= 122 or b >= 128) else _SPACE for b in range(256)],
+    dtype=np.uint8,
+)
+_LETTER = np.array([65 <= b <= 90 or 97 <= b <= 122 for b in range(256)], dtype=bool)
 SeriesOrExpr = TypeVar("SeriesOrExpr", pl.Series, pl.Expr)
 _ASCII_SEPARATOR = re.compile(r"[^A-Za-z0-9]+")
 
@@ -93,9 +100,10 @@ def fold_case_str(text: str) -> str:
 def word_form(texts: pl.Series, *, fold: bool = True) -> pl.Series:
     """The word form of every text (nulls stay null); ``fold=False`` keeps the case as it is.
 
-    Works on the UTF-8 bytes: ASCII bytes other than letters and digits become spaces and plural
-    "s" bytes are dropped in a few numpy passes; only texts that then need more (doubled,
-    leading or trailing spaces, or non-ASCII characters, whose class a byte test cannot see) go
+    Works on the UTF-8 bytes of all texts at once: ASCII bytes other than letters and digits
+    become spaces (a 256-entry table), then the bytes the definition removes are dropped in
+    one compaction: spaces at either end of a text or after another space, and plural "s"
+    bytes. Only texts with non-ASCII characters (whose class a byte test cannot see) go
     through the regex definition.
 
     >>> word_form(pl.Series(["CD4-positive, T cells", "  B (cell) ", "Zellkörper–Typ", None])).to_list()
@@ -106,49 +114,58 @@ def word_form(texts: pl.Series, *, fold: bool = True) -> pl.Series:
     low = fold_case(texts) if fold else texts.cast(pl.String)
     arr = _arrow(low)
     validity, offsets, data = arr.buffers()
-    if data is None or len(data) == 0:
-        return low
-    d = np.frombuffer(data, dtype=np.uint8)
-    letter = ((d >= 97) & (d <= 122)) | ((d >= 65) & (d <= 90))
-    word = letter | ((d >= 48) & (d <= 57)) | (d >= 128)  # letters, digits, non-ASCII
-    mapped = np.where(word, d, np.uint8(_SPACE)).astype(np.uint8, copy=False)
     all_offs = np.frombuffer(offsets, dtype=np.int64)[: arr.offset + len(arr) + 1]
-    offs = all_offs[arr.offset :]
+    first, stop = int(all_offs[arr.offset]), int(all_offs[-1])
+    if data is None or stop == first:
+        return low
+    raw = np.frombuffer(data, dtype=np.uint8)[first:stop]
+    mapped = _TO_SPACE[raw]
+    offs = all_offs[arr.offset :] - first
     starts, ends = offs[:-1], offs[1:]
     filled = ends > starts
-    space = ~word
-    last = len(d) - 1
-    # texts needing the regex, found on the bytes: separators at either end, doubled separators,
-    # non-ASCII characters
-    bad = filled & (space[np.minimum(starts, last)] | space[np.maximum(ends - 1, 0)])
-    odd = np.flatnonzero((space[1:] & space[:-1]) | (d[1:] >= 128))
-    if len(odd):
-        bad[np.searchsorted(offs, odd, "right") - 1] = True
+    space = mapped == _SPACE
+    drop = np.empty(len(mapped), dtype=bool)
+    drop[0] = space[0]
+    np.logical_and(space[1:], space[:-1], out=drop[1:])  # a space after a space
+    lead = starts[filled]
+    drop[lead[space[lead]]] = True  # a space opening a text
+    # a text ending in spaces loses its last run of spaces (its first space; the rest are
+    # dropped above): walk back over the run, a loop over the run's length, not over texts
+    tail = np.flatnonzero(filled & space[np.maximum(ends - 1, 0)])
+    if len(tail):
+        pos, opening = ends[tail] - 1, starts[tail]
+        while True:
+            back = (pos > opening) & space[pos - 1]
+            if not back.any():
+                break
+            pos[back] -= 1
+        drop[pos] = True
     # plural "s": an "s" ending a word (a space or the text's end follows) after three letters
-    # of the same text; found among the few "s" bytes so marked
+    # of the same text
     s_at = np.flatnonzero(mapped == _S)
+    s_at = s_at[s_at >= 3]
     if len(s_at):
-        s_at = s_at[(s_at >= 3) & (s_at >= offs[0]) & (s_at < offs[-1])]
-    if len(s_at):
-        text_start = offs[np.searchsorted(offs, s_at, "right") - 1]
-        text_end = offs[np.searchsorted(offs, s_at, "right")]
-        final = (s_at + 1 == text_end) | (mapped[np.minimum(s_at + 1, last)] == _SPACE)
-        plural = final & (s_at - 3 >= text_start) & letter[s_at - 1] & letter[s_at - 2] & letter[s_at - 3]
-        s_at = s_at[plural]
-    if len(s_at):
-        keep = np.ones(len(mapped), dtype=bool)
-        keep[s_at] = False
-        kept = np.zeros(len(mapped) + 1, dtype=np.int64)
-        np.cumsum(keep, out=kept[1:])
-        mapped = mapped[keep]
-        offsets = pa.py_buffer(kept[all_offs])
+        text = np.searchsorted(ends, s_at, "right")
+        final = (s_at + 1 == ends[text]) | space[np.minimum(s_at + 1, len(mapped) - 1)]
+        plural = final & (s_at - 3 >= starts[text])
+        plural &= _LETTER[mapped[s_at - 1]] & _LETTER[mapped[s_at - 2]] & _LETTER[mapped[s_at - 3]]
+        drop[s_at[plural]] = True
+    dropped = np.flatnonzero(drop)
+    if len(dropped):
+        mapped = np.delete(mapped, dropped)
+        offs = offs - np.searchsorted(dropped, offs)
+    new_offs = np.zeros(arr.offset + len(arr) + 1, dtype=np.int64)  # entries before the slice: unused
+    new_offs[arr.offset :] = offs
     out = pl.Series(
         texts.name,
-        pa.Array.from_buffers(arr.type, len(arr), [validity, offsets, pa.py_buffer(mapped)], offset=arr.offset),
+        pa.Array.from_buffers(
+            pa.large_string(), len(arr), [validity, pa.py_buffer(new_offs), pa.py_buffer(mapped)], offset=arr.offset
+        ),
         dtype=pl.String,
     )
-    if bad.any():
-        idx = pl.Series(np.flatnonzero(bad))
+    non_ascii = np.flatnonzero(raw >= 128)
+    if len(non_ascii):
+        idx = pl.Series(np.unique(np.searchsorted(ends, non_ascii, "right")))
         fixed = (
             low.gather(idx)
             .str.replace_all(WORD_SEPARATOR, " ")

@@ -10,7 +10,7 @@ import registry as ln
 import registry.bio as bt
 from registry.errors import FieldError, InvalidArgument, ValidationError
 from registry.search import search_positions
-from registry.search.candidates import CACHE
+from registry.search.candidates import clear_cache
 
 CELLS = [
     *OBSERVED_CELLS,
@@ -126,23 +126,47 @@ class TestQuerySetScope:
 
 
 class TestCache:
-    def test_reused_and_invalidated_by_commit(self, cells):
-        CACHE.clear()
-        bt.CellType.search("T cell")
-        assert len(CACHE) == 1
-        entry = next(iter(CACHE._items.values()))[1]
-        bt.CellType.search("B cell")
-        assert next(iter(CACHE._items.values()))[1] is entry
-        assert "mast cell" not in names(bt.CellType.search("mast cell"))
-        bt.CellType(name="mast cell").save()
-        assert names(bt.CellType.search("mast cell"))[0] == "mast cell"
+    """Candidates live in the table's derived data: built once per version, commits followed."""
 
-    def test_case_modes_cached_separately(self, cells):
-        CACHE.clear()
+    @pytest.fixture
+    def builds(self, monkeypatch):
+        import registry.search as search_mod
+        import registry.search.candidates as cand
+
+        made = []
+        real = cand.build
+
+        def counting(frame, roles, case_sensitive):
+            made.append(frame.height)
+            return real(frame, roles, case_sensitive)
+
+        monkeypatch.setattr(cand, "build", counting)
+        monkeypatch.setattr(search_mod, "build", counting)
+        clear_cache(ln.settings.instance)
+        return made
+
+    def test_reused_and_followed_across_commits(self, cells, builds):
+        bt.CellType.search("T cell")
+        bt.CellType.search("B cell")
+        assert len(builds) == 1
+        assert "mast cell" not in names(bt.CellType.search("mast cell"))
+        bt.CellType(name="mast cell").save()  # an append: followed, only the new record is built
+        assert names(bt.CellType.search("mast cell"))[0] == "mast cell"
+        record = bt.CellType.get(name="B cell")
+        record.synonyms = "B lymphocyte|mast cell precursor"
+        record.save()  # an update: followed too
+        assert "B cell" in names(bt.CellType.search("mast cell precursor"))[:1]
+        bt.CellType.get(name="mast cell").delete()
+        assert "mast cell" not in names(bt.CellType.search("mast cell"))
+        # one full build, then only the appended and the edited record were built
+        assert builds == [len(CELLS), 1, 1]
+
+    def test_case_modes_cached_separately(self, cells, builds):
         bt.CellType.search("T cell")
         bt.CellType.search("T cell", case_sensitive=True)
         bt.CellType.search("T cell", field="name")
-        assert len(CACHE) == 3
+        bt.CellType.search("B cell", field="name")
+        assert len(builds) == 3
 
 
 class TestBatch:

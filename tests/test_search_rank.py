@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import polars as pl
 import pytest
 
 from registry.search import scoring
 from registry.search.batch import rank_many
-from registry.search.candidates import CandidateCache, FieldRole, build, default_roles, kind_of
+from registry.search.candidates import FieldRole, build, default_roles, kind_of
 from registry.search.normalize import query_frame
 from registry.search.rank import rank
 
@@ -336,28 +338,16 @@ class TestRoles:
         assert qf["n_tokens"].to_list() == [4, 0, 2]
 
 
-class TestCache:
-    def test_identity_keyed(self):
-        cache = CandidateCache(maxsize=2)
-        df = LAMIN_UTILS.clone()
-        made = []
-
-        def make():
-            made.append(1)
-            return build(df, [FieldRole("name")], False)
-
-        a = cache.get("k", df, make)
-        assert cache.get("k", df, make) is a and len(made) == 1
-        other = df.clone()  # a new snapshot object: rebuilt
-        cache.get("k", other, lambda: build(other, [FieldRole("name")], False))
-        assert cache.get("k", other, make) is not a
-        cache.get("k2", df, make)
-        cache.get("k3", df, make)
-        assert len(cache) == 2
+def change_between(old: pl.DataFrame, new: pl.DataFrame) -> SimpleNamespace:
+    """The ``storage.table.Change`` a commit from ``old`` to ``new`` records: the ids of rows
+    replaced or deleted, and the rows that are new (or new versions)."""
+    gone = old.join(new, on=old.columns, how="anti", nulls_equal=True)
+    came = new.join(old, on=old.columns, how="anti", nulls_equal=True)
+    return SimpleNamespace(inserted=came.to_arrow(), removed_ids=gone["id"].to_numpy().astype(np.int64))
 
 
-class TestRefresh:
-    """After a commit, candidates are refreshed (new/changed records only); results must equal a full build."""
+class TestFollow:
+    """After a commit, cached candidates follow it (new/changed records only); results must equal a full build."""
 
     QUERIES = ["T cell", "lymphocite", "NK", "cell T", "CL:00000", "uid00000000003", "kidne", "x 7", "cel dendritic"]
 
@@ -392,51 +382,46 @@ class TestRefresh:
 
     @pytest.mark.parametrize("edit", ["appended", "changed", "deleted", "mixed"])
     @pytest.mark.parametrize("case_sensitive", [False, True])
-    def test_refresh_equals_build(self, edit, case_sensitive):
-        from registry.search.candidates import refresh
+    def test_follow_equals_build(self, edit, case_sensitive):
+        from registry.search.candidates import follow
 
         roles = default_roles(FIELDS, "name")
         old = build(self.base(), roles, case_sensitive)
         for q in self.QUERIES:  # old candidates with the lazily built word-sorted choices
             rank(old, q, limit=None)
         new_frame = self.edits()[edit]
-        refreshed = refresh(old, new_frame)
-        assert refreshed is not None
+        followed = follow(old, change_between(self.base(), new_frame))
+        assert followed is not None
         full = build(new_frame, roles, case_sensitive)
+        assert followed.n_rows == full.n_rows and followed.row_ids.tolist() == full.row_ids.tolist()
         for q in self.QUERIES:
-            a, b = rank(refreshed, q, limit=None), rank(full, q, limit=None)
+            a, b = rank(followed, q, limit=None), rank(full, q, limit=None)
             assert a[0].tolist() == b[0].tolist() and a[1].tolist() == b[1].tolist(), q
-        assert sorted(zip(refreshed.choices, refreshed.choice_len, strict=True)) == sorted(
+        assert sorted(zip(followed.choices, followed.choice_len, strict=True)) == sorted(
             zip(full.choices, full.choice_len, strict=True)
         )
-        assert (np.diff(refreshed.choice_len) >= 0).all()
+        assert (np.diff(followed.choice_len) >= 0).all()
         # every choice points at a words row holding that very value
-        norm = refreshed.words["norm"].gather(refreshed.choice_pos).str.strip_chars(" ").to_list()
-        assert norm == refreshed.choices
-        assert refreshed.sorted_choices == [" ".join(sorted(w.split(" "))) for w in refreshed.choices]
-        assert refreshed.ids.sort(["uid", "raw"]).equals(refreshed.ids)
+        norm = followed.words["norm"].gather(followed.choice_pos).str.strip_chars(" ").to_list()
+        assert norm == followed.choices
+        assert followed.sorted_choices == [" ".join(sorted(w.split(" "))) for w in followed.choices]
+        assert followed.ids.sort(["uid", "raw"]).equals(followed.ids)
 
     def test_mostly_changed_falls_back_to_build(self):
-        from registry.search.candidates import refresh
+        from registry.search.candidates import follow
 
         roles = default_roles(FIELDS, "name")
         old = build(self.base(), roles, False)
-        assert refresh(old, self.base().with_columns(name=pl.col("name") + " v2")) is None
+        new = self.base().with_columns(name=pl.col("name") + " v2")
+        assert follow(old, change_between(self.base(), new)) is None
+        assert follow(old, change_between(self.base(), self.base())) is old  # nothing changed
 
-    def test_cache_refreshes_instead_of_rebuilding(self, monkeypatch):
-        import registry.search.candidates as cand
+    def test_an_inserted_id_that_was_not_removed_is_refused(self):
+        from registry.search.candidates import follow
 
-        cache = CandidateCache()
-        roles = default_roles(FIELDS, "name")
-        df = self.base()
-        cache.get("k", df, lambda: build(df, roles, False))
-        calls = []
-        real = cand.refresh
-        monkeypatch.setattr(cand, "refresh", lambda old, frame: calls.append(1) or real(old, frame))
-        new = self.edits()["appended"]
-        c = cache.get("k", new, lambda: pytest.fail("full build instead of refresh"))
-        assert calls == [1]
-        assert new["name"][int(rank(c, "mast cell")[0][0])] == "mast cell"
+        old = build(self.base(), default_roles(FIELDS, "name"), False)
+        clash = SimpleNamespace(inserted=self.base().head(1).to_arrow(), removed_ids=np.zeros(0, np.int64))
+        assert follow(old, clash) is None
 
 
 class TestBatch:

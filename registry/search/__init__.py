@@ -4,7 +4,8 @@
 pure and lives in submodules (one concept each):
 
 - ``normalize``: the folded and word-normalised forms that every comparison uses;
-- ``candidates``: a registry's searchable values as one exploded, normalised table (cached);
+- ``candidates``: a registry's searchable values as one exploded, normalised table (cached per
+  table version in the table's derived data, following commits);
 - ``scoring``: the disjoint score bands of the tiers;
 - ``rank``: one query -> ranked record positions and scores;
 - ``batch``: many queries at once (a pandas DataFrame of the best matches per query).
@@ -28,7 +29,7 @@ from registry.records.declaration import RecordMeta
 from registry.records.queryset import BasicQuerySet, queryset
 from registry.search import batch as _batch
 from registry.search import rank as _rank
-from registry.search.candidates import CACHE, FieldRole, build, default_roles
+from registry.search.candidates import FieldRole, build, cached, default_roles
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -104,10 +105,27 @@ def _check_limit(limit) -> None:
         raise InvalidArgument(f"limit must be a non-negative int or None (all hits), got {limit!r}")
 
 
+def _versioned_snapshot(model: type, instance) -> tuple[Any, pl.DataFrame, int | None]:
+    """(storage table, snapshot frame, the table version the frame is of, or None if unsure).
+
+    The version is read before and after taking the snapshot; only if both agree is it
+    certainly the frame's (a commit from another thread in between makes it unsure: then the
+    candidates are built uncached). Reading the snapshot may first load or refresh the table,
+    hence a second attempt.
+    """
+    table = instance.table(model._schema.table)
+    for _ in range(2):
+        version = table.version
+        frame = model._snapshot_pl(instance)
+        if table.version == version:
+            return table, frame, version
+    return table, frame, None
+
+
 def _source(model: type, qs, roles: list[FieldRole], case_sensitive: bool):
     """(frame, candidates, allowed mask or None) to search for ``qs`` (or the whole registry)."""
     instance = qs.instance if qs is not None else model._resolve_instance(None)
-    frame = model._snapshot_pl(instance)
+    table, frame, version = _versioned_snapshot(model, instance)
     allowed = None
     if qs is not None and not qs._is_all():
         sub = qs.to_polars()
@@ -116,9 +134,9 @@ def _source(model: type, qs, roles: list[FieldRole], case_sensitive: bool):
             sub = sub.sort("id")
             return sub, build(sub, roles, case_sensitive), None
         allowed = frame["id"].is_in(sub["id"].implode()).to_numpy()
-    key = (str(getattr(instance, "root", id(instance))), model._schema.table, tuple(roles), case_sensitive)
-    cands = CACHE.get(key, frame, lambda: build(frame, roles, case_sensitive))
-    return frame, cands, allowed
+    if version is None:
+        return frame, build(frame, roles, case_sensitive), allowed
+    return frame, cached(table, version, frame, roles, case_sensitive), allowed
 
 
 def _is_batch(string) -> bool:

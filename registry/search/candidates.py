@@ -9,9 +9,7 @@ the fuzzy tier's choice list is materialised once for rapidfuzz.
 from __future__ import annotations
 
 import threading
-import weakref
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import compress
 from typing import Literal
@@ -105,7 +103,6 @@ class Candidates:
     n_other_ids: int = 0
     roles: tuple[FieldRole, ...] = ()
     row_ids: np.ndarray | None = field(default=None, repr=False)
-    row_hash: np.ndarray | None = field(default=None, repr=False)
     _sorted_choices: list[str] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -227,79 +224,102 @@ def build(frame: pl.DataFrame, roles: Sequence[FieldRole], case_sensitive: bool)
         n_other_ids=int((~ids["uid"]).sum()),
         roles=tuple(roles),
         row_ids=frame["id"].to_numpy().astype(np.int64) if "id" in frame.columns else None,
-        row_hash=_fingerprint(frame, roles),
     )
 
 
-def _fingerprint(frame: pl.DataFrame, roles: Sequence[FieldRole]) -> np.ndarray | None:
-    """One 64-bit hash per record of its searched values (to tell unchanged records on refresh)."""
-    if "id" not in frame.columns or not roles:
-        return None
-    row_hash = pl.struct([r.name for r in roles]).hash(seed=0)
-    n = max(1, min(pl.thread_pool_size(), frame.height // 100_000))
-    size = -(-frame.height // n) if frame.height else 1
-    slices = [frame.slice(i * size, size).lazy().select(h=row_hash) for i in range(n)]
-    return pl.concat(pl.collect_all(slices))["h"].to_numpy()
+# A change touching more than this share of the records is rebuilt rather than followed (the
+# merge costs ~ a copy of every value, a build ~ normalising every value).
+_FOLLOW_MAX_SHARE = 0.5
 
 
-# A refresh pays ~ a hash of every record plus building the changed ones; below this share of
-# unchanged records a full build is as cheap.
-_REFRESH_MIN_UNCHANGED = 0.5
+def follow(old: Candidates, change) -> Candidates | None:
+    """``old`` carried over one commit (``storage.table.Change``): the candidates of the new snapshot.
 
-
-def refresh(old: Candidates, frame: pl.DataFrame) -> Candidates | None:
-    """Candidates for ``frame`` re-using ``old``'s work for records whose values did not change.
-
-    A commit replaces the snapshot, so the cache misses; but typically a few records were
-    added, edited or deleted. Records are matched by id and a hash of their searched values;
-    only new or changed records are normalised, the rest of ``old`` is remapped to the new
-    positions (vectorised) and the length-sorted fuzzy choices are merged. Returns None when a
-    full ``build`` is the better deal (or ``frame`` lacks ids sorted ascending).
+    A commit typically adds, edits or deletes a few records. The snapshot holds the live rows
+    sorted by id, so the new one is ``old``'s records minus ``change.removed_ids`` plus
+    ``change.inserted`` (new records and new versions of edited ones), in id order. Only the
+    inserted records are normalised; the rest of ``old`` is remapped to its new positions
+    (vectorised) and the length-sorted fuzzy choices are merged. Equal, tier for tier, to a
+    full ``build`` of the new snapshot. None when a full build is the better deal (or the
+    change does not line up with ``old``).
     """
-    if old.row_ids is None or old.row_hash is None or "id" not in frame.columns or old.n_rows == 0:
+    if old.row_ids is None:
         return None
-    new_ids = frame["id"].to_numpy().astype(np.int64)
-    if len(new_ids) > 1 and bool((np.diff(new_ids) <= 0).any()):
+    inserted = change.inserted
+    tail = None
+    if inserted is not None and inserted.num_rows:
+        tail = pl.from_arrow(inserted)
+        if isinstance(tail, pl.Series):
+            tail = tail.to_frame()
+        if "id" not in tail.columns or any(r.name not in tail.columns for r in old.roles):
+            return None
+        tail = tail.sort("id")
+    removed = np.asarray(change.removed_ids, dtype=np.int64)
+    n_tail = 0 if tail is None else tail.height
+    if n_tail == 0 and not len(removed):
+        return old
+    if n_tail + len(removed) > _FOLLOW_MAX_SHARE * max(old.n_rows, 1):
         return None
-    new_hash = _fingerprint(frame, old.roles)
-    at = np.searchsorted(old.row_ids, new_ids)
-    at_c = np.minimum(at, old.n_rows - 1)
-    same = (at < old.n_rows) & (old.row_ids[at_c] == new_ids) & (old.row_hash[at_c] == new_hash)
-    if same.sum() < _REFRESH_MIN_UNCHANGED * len(new_ids):
-        return None
-    fresh_rows = np.flatnonzero(~same)
+    keep = ~np.isin(old.row_ids, removed) if len(removed) else np.ones(old.n_rows, dtype=bool)
+    kept_ids = old.row_ids[keep]
+    tail_ids = np.zeros(0, np.int64) if tail is None else tail["id"].to_numpy().astype(np.int64)
+    new_ids = np.concatenate([kept_ids, tail_ids])
+    new_ids.sort()
+    if len(new_ids) > 1 and bool((new_ids[1:] == new_ids[:-1]).any()):
+        return None  # an inserted id that was not removed: not the snapshot we think
     old_to_new = np.full(old.n_rows, -1, dtype=np.int64)
-    old_to_new[at[same]] = np.flatnonzero(same)
-    fresh = build(frame[fresh_rows], old.roles, old.case_sensitive)
+    old_to_new[keep] = np.searchsorted(new_ids, kept_ids)
+    fresh_rows = np.searchsorted(new_ids, tail_ids)
+    columns = list(dict.fromkeys([r.name for r in old.roles] + ["id"]))
+    fresh = build(tail.select(columns), old.roles, old.case_sensitive) if n_tail else None
+    return _merged(old, old_to_new, keep, fresh, fresh_rows, new_ids)
+
+
+def _merged(
+    old: Candidates,
+    old_to_new: np.ndarray,
+    keep: np.ndarray,
+    fresh: Candidates | None,
+    fresh_rows: np.ndarray,
+    new_ids: np.ndarray,
+) -> Candidates:
+    """``old``'s kept records at their new positions (``old_to_new``, -1: gone) plus ``fresh``'s
+    records at positions ``fresh_rows``."""
 
     def remap(table: pl.DataFrame, mapping: np.ndarray) -> tuple[pl.DataFrame, np.ndarray]:
         rows = mapping[table["row"].to_numpy()]
-        keep = rows >= 0
-        return table.filter(pl.Series(keep)).with_columns(row=pl.Series(rows[keep], dtype=pl.UInt32)), keep
+        kept = rows >= 0
+        return table.filter(pl.Series(kept)).with_columns(row=pl.Series(rows[kept], dtype=pl.UInt32)), kept
 
-    kept_words, keep = remap(old.words, old_to_new)
-    new_words = fresh.words.with_columns(row=pl.Series(fresh_rows[fresh.words["row"].to_numpy()], dtype=pl.UInt32))
-    words = pl.concat([kept_words, new_words]).rechunk()
+    def placed(table: pl.DataFrame) -> pl.DataFrame:
+        return table.with_columns(row=pl.Series(fresh_rows[table["row"].to_numpy()], dtype=pl.UInt32))
 
+    kept_words, kept_word = remap(old.words, old_to_new)
     kept_ids, _ = remap(old.ids, old_to_new)
-    new_ids_t = fresh.ids.with_columns(row=pl.Series(fresh_rows[fresh.ids["row"].to_numpy()], dtype=pl.UInt32))
-    ids = pl.concat(
-        [
-            kept_ids.filter(~pl.col("uid")).merge_sorted(new_ids_t.filter(~pl.col("uid")), key="raw"),
-            kept_ids.filter(pl.col("uid")).merge_sorted(new_ids_t.filter(pl.col("uid")), key="raw"),
-        ]
-    )
+    if fresh is None:
+        words, ids = kept_words.rechunk(), kept_ids
+        fresh_len, fresh_pos, fresh_choices = np.zeros(0, np.int64), np.zeros(0, np.int64), []
+    else:
+        new_ids_t = placed(fresh.ids)
+        words = pl.concat([kept_words, placed(fresh.words)]).rechunk()
+        ids = pl.concat(
+            [
+                kept_ids.filter(~pl.col("uid")).merge_sorted(new_ids_t.filter(~pl.col("uid")), key="raw"),
+                kept_ids.filter(pl.col("uid")).merge_sorted(new_ids_t.filter(pl.col("uid")), key="raw"),
+            ]
+        )
+        fresh_len, fresh_pos, fresh_choices = fresh.choice_len, fresh.choice_pos, fresh.choices
 
     # Fuzzy choices: drop those of changed/deleted records, insert the fresh ones by length.
-    keep_choice = keep[old.choice_pos]
+    keep_choice = kept_word[old.choice_pos]
     all_kept = bool(keep_choice.all())
-    new_pos_of_kept = np.cumsum(keep) - 1
+    new_pos_of_kept = np.cumsum(kept_word) - 1
     kept_pos = new_pos_of_kept[old.choice_pos if all_kept else old.choice_pos[keep_choice]]
     kept_len = old.choice_len if all_kept else old.choice_len[keep_choice]
     # where each fresh choice goes among the kept ones (fresh ones are sorted by length too)
-    at_kept = np.searchsorted(kept_len, fresh.choice_len, side="right")
-    positions = np.insert(kept_pos, at_kept, keep.sum() + fresh.choice_pos)
-    lengths = np.insert(kept_len, at_kept, fresh.choice_len)
+    at_kept = np.searchsorted(kept_len, fresh_len, side="right")
+    positions = np.insert(kept_pos, at_kept, kept_word.sum() + fresh_pos)
+    lengths = np.insert(kept_len, at_kept, fresh_len)
 
     def merged(old_list: list[str], new_list: list[str]) -> list[str]:
         kept_list = old_list if all_kept else list(compress(old_list, keep_choice))
@@ -314,62 +334,39 @@ def refresh(old: Candidates, frame: pl.DataFrame) -> Candidates | None:
         return out
 
     out = Candidates(
-        n_rows=frame.height,
+        n_rows=len(new_ids),
         case_sensitive=old.case_sensitive,
         words=words,
         ids=ids,
-        choices=merged(old.choices, fresh.choices),
+        choices=merged(old.choices, fresh_choices),
         choice_pos=positions,
         choice_len=lengths,
         n_other_ids=int((~ids["uid"]).sum()),
         roles=old.roles,
         row_ids=new_ids,
-        row_hash=new_hash,
     )
     if old._sorted_choices is not None:
-        out._sorted_choices = merged(old._sorted_choices, fresh.sorted_choices)
+        out._sorted_choices = merged(old._sorted_choices, fresh.sorted_choices if fresh is not None else [])
     return out
 
 
-class CandidateCache:
-    """A small LRU of built candidates, valid while the source frame is the very same object.
-
-    Keys name what was built (instance, table, fields, case mode); each entry remembers the
-    frame it was built from through a weak reference. The foundation caches one polars
-    snapshot per table and replaces it when the table version moves, so an identity check is
-    exact: no version race between reading the version and reading the rows. An entry whose
-    frame was replaced is *refreshed* (only new and changed records are rebuilt, see
-    ``refresh``) instead of rebuilt. Thread-safe; building happens outside the lock (two
-    threads may build the same entry once; both results are equal).
-    """
-
-    def __init__(self, maxsize: int = 16):
-        self.maxsize = maxsize
-        self._items: OrderedDict[Hashable, tuple[weakref.ref, Candidates]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable, frame: pl.DataFrame, make: Callable[[], Candidates]) -> Candidates:
-        with self._lock:
-            entry = self._items.get(key)
-            if entry is not None and entry[0]() is frame:
-                self._items.move_to_end(key)
-                return entry[1]
-        built = refresh(entry[1], frame) if entry is not None else None
-        if built is None:
-            built = make()
-        with self._lock:
-            self._items[key] = (weakref.ref(frame), built)
-            self._items.move_to_end(key)
-            while len(self._items) > self.maxsize:
-                self._items.popitem(last=False)
-        return built
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
+# -- the cache: the storage table's derived data ----------------------------------------------
+CANDIDATES = "candidates"  # first item of this module's keys in the tables' derived-data cache
 
 
-CACHE = CandidateCache()
+def cached(table, version: int, frame: pl.DataFrame, roles: Sequence[FieldRole], case_sensitive: bool) -> Candidates:
+    """The candidates of ``frame``, the snapshot of ``table`` (a ``storage.table.Table``) at
+    ``version``: built once per version and shared by every search of the table (in this
+    process); a commit is followed (``follow``), not rebuilt."""
+    return table.derived_at(
+        version,
+        (CANDIDATES, tuple(roles), case_sensitive),
+        lambda: build(frame, roles, case_sensitive),
+        follow=follow,
+    )
+
+
+def clear_cache(instance) -> None:
+    """Forget the candidates cached for ``instance``'s tables (tests and benchmarks: cold runs)."""
+    for name in instance.table_names():
+        instance.table(name).forget_derived((CANDIDATES,))
