@@ -200,7 +200,7 @@ def resolve(scope: Source, organism=None, source=None) -> Scope:
     all_rows = bool(qs._is_all())
     version = table = None
     if all_rows:
-        frame, version, table = _versioned_snapshot(model, instance)
+        table, frame, version = model._versioned_snapshot_pl(instance)
         base = frame
     else:
         table = qs.to_arrow()
@@ -252,23 +252,6 @@ def _appended(old: ReferenceIndex, change, restriction: tuple) -> ReferenceIndex
     except pl.exceptions.PolarsError:
         return None  # a column type that does not line up: rebuild rather than guess
     return old.extended(frame)
-
-
-def _versioned_snapshot(model, instance) -> tuple[pl.DataFrame, int | None, Any]:
-    """The snapshot frame, the table version it is of (None if unsure) and the storage table.
-
-    The version is read before and after taking the snapshot; only if both agree is it
-    certainly the snapshot's (a commit from another thread in between makes it unsure, and an
-    unsure version only costs an uncached index). The first read in a process loads the
-    table, hence the second attempt.
-    """
-    table = instance.table(model._schema.table)
-    for _ in range(2):
-        before = table.version
-        frame = model._snapshot_pl(instance)
-        if table.version == before:
-            return frame, before, table
-    return frame, None, None
 
 
 def _related_id(scope: Scope, name: str, value) -> int:

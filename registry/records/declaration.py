@@ -190,6 +190,24 @@ class ModelBase(metaclass=RecordMeta):
         return inst.snapshot_pl(cls._schema_table())
 
     @classmethod
+    def _versioned_snapshot_pl(cls, instance: Instance) -> tuple[Any, pl.DataFrame, int | None]:
+        """(storage table, snapshot frame, the table version the frame is of, or None if unsure):
+        what derived data cached per version (``Table.derived_at``) is built from.
+
+        The version is read before and after taking the snapshot; only if both agree is it
+        certainly the frame's (a commit from another thread in between makes it unsure: the
+        caller then builds uncached). Reading may first load or refresh the table, hence a
+        second attempt.
+        """
+        table = instance.table(cls._schema_table())
+        for _ in range(2):
+            version = table.version
+            frame = cls._snapshot_pl(instance)
+            if table.version == version:
+                return table, frame, version
+        return table, frame, None
+
+    @classmethod
     def _json_columns(cls) -> tuple[str, ...]:
         return tuple(f.column for f in cls._value_fields() if isinstance(f, JSON))
 
