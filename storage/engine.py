@@ -150,7 +150,7 @@ class StatementRefused(StatementError, PermissionError):
 
 # DuckDB's own sandbox switches. The filesystem, extensions and Python variables are out of
 # reach, and ``lock_configuration`` means no statement can switch any of this back on.
-CONSOLE_CONFIG = {
+CONSOLE_CONFIG: dict[str, str | int | float | list[str]] = {
     "threads": 2,
     "temp_directory": "",  # never spill to disk
     "python_enable_replacements": False,  # no reading the caller's Python variables by name

@@ -41,7 +41,7 @@ from .commit import CommitResult, Stage
 from .engine import Engine
 from .errors import CommitFailed, CorruptInstance, InstanceNotFound, InvalidInstancePath, LockTimeout, ReadOnlyInstance
 from .lock import WriterLock
-from .table import FILE_ROWS, PinnedTable, Table, TableSpec, commit_time_ms
+from .table import FILE_ROWS, PinnedTable, Table, TableSpec, commit_time_ms, frame_of
 
 FORMAT = 2
 COMPACT_THRESHOLD = 32  # small data files per table before a commit merges them
@@ -158,9 +158,7 @@ class Instance:
     def snapshot_pl(self, name: str):
         table = self.table(name)
         if not table.exists():
-            import polars as pl
-
-            return pl.from_arrow(table.spec.schema.empty_table())
+            return frame_of(table.spec.schema.empty_table())
         return table.snapshot_pl()
 
     def at(self, table: str | None = None, version: int | None = None, as_of: dt.datetime | None = None) -> Instance:
@@ -180,7 +178,7 @@ class Instance:
                 newest = versions[-1] if versions else -1
                 raise ValueError(f"table '{table}' has versions 0 to {newest}; there is no version {version!r}")
             ms = commit_time_ms(self.root, table, t.path, int(version))
-            pin = (table, int(version), ms)
+            pin: tuple[str | None, int | None, float] = (table, int(version), ms)
         elif as_of is not None:
             if not isinstance(as_of, dt.datetime):
                 raise ValueError(f"as_of must be a datetime, got {type(as_of).__name__} {as_of!r}")
@@ -279,7 +277,7 @@ class Instance:
                 return
             lock.acquire(self.lock_timeout if timeout is None else timeout)
             tx = Transaction(self)
-            self._tx = tx
+            self._tx: Transaction | None = tx
             try:
                 self._recover()
                 yield tx

@@ -216,7 +216,7 @@ class Table:
     def snapshot_pl(self, version: int | None = None) -> pl.DataFrame:
         with self._lock:
             snap = self.snapshot()
-            return self.derived_at(self.version, ("polars",), lambda: pl.from_arrow(snap), _append_polars)
+            return self.derived_at(self.version, ("polars",), lambda: frame_of(snap), _append_polars)
 
     # -- derived data ----------------------------------------------------------------------
     def derived(
@@ -445,6 +445,7 @@ class PinnedTable(Table):
             if self._state is None:
                 version, as_of_ms = self._pin
                 if version is None:
+                    assert as_of_ms is not None  # a pin names a version or a time
                     version = _version_at_ms(self.root, self.spec.name, self.path, as_of_ms)
                 if version is None:  # the table did not exist yet at that time
                     self._state = State(-1, (), (), 1)
@@ -515,7 +516,14 @@ def _append_polars(frame: pl.DataFrame, change: Change) -> pl.DataFrame | None:
     """The polars snapshot after an append is the old one plus the new rows (no copy)."""
     if not change.appended_only or change.inserted is None:
         return None
-    return pl.concat([frame, pl.from_arrow(change.inserted)], rechunk=False)  # type: ignore[list-item]
+    return pl.concat([frame, frame_of(change.inserted)], rechunk=False)
+
+
+def frame_of(table: pa.Table) -> pl.DataFrame:
+    """``pl.from_arrow`` of a table, typed: a table always gives a DataFrame (arrays give a Series)."""
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
 
 
 # -- log replay ------------------------------------------------------------------------------
@@ -762,7 +770,7 @@ def live_rows(raw: pa.Table, schema: pa.Schema) -> pa.Table:
     """Fold row versions of the old layout: keep the highest ``_rev`` per id, drop tombstones, sort by id."""
     if raw.num_rows == 0:
         return schema.empty_table()
-    df = pl.from_arrow(raw)
+    df = frame_of(raw)
     df = (
         df.sort(["id", REV])
         .unique(subset="id", keep="last", maintain_order=True)
