@@ -167,10 +167,7 @@ def word_form(texts: pl.Series, *, fold: bool = True) -> pl.Series:
     if len(non_ascii):
         idx = pl.Series(np.unique(np.searchsorted(ends, non_ascii, "right")))
         fixed = (
-            low.gather(idx)
-            .str.replace_all(WORD_SEPARATOR, " ")
-            .str.replace_all(PLURAL, "${1}")
-            .str.strip_chars(" ")
+            low.gather(idx).str.replace_all(WORD_SEPARATOR, " ").str.replace_all(PLURAL, "${1}").str.strip_chars(" ")
         )
         out = out.scatter(idx, fixed)
     return out

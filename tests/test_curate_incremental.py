@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import registry as ln
 import registry.bio as bt
 from registry.curate import fuzzy, matching
-from registry.curate.matching import SortedHashIndex, ReferenceIndex, match
+from registry.curate.matching import ReferenceIndex, SortedHashIndex, match
 from registry.curate.scope import cached_indexes, clear_cache
 
 # a tiny alphabet: names collide exactly, by case, and with other records' synonyms

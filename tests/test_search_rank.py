@@ -473,7 +473,12 @@ class TestQueryFormsProperty:
             frame = query_frame(queries, case_sensitive)
             for q, row in zip(queries, frame.iter_rows(named=True), strict=True):
                 f = query_forms(q, case_sensitive)
-                assert (f.original, f.raw, f.words, f.sorted) == (row["original"], row["raw"], row["words"], row["sorted"])
+                assert (f.original, f.raw, f.words, f.sorted) == (
+                    row["original"],
+                    row["raw"],
+                    row["words"],
+                    row["sorted"],
+                )
                 assert len(f.tokens) == row["n_tokens"]
 
         check()

@@ -50,7 +50,9 @@ def test_scalar_forms_agree_with_the_vectorised_ones(values, fold):
     assert [None if v is None else text.fold_case_str(v) for v in values] == text.fold_case(s).to_list()
     assert text.fold_case(s).to_list() == plain_fold(values)
     present = [w for w in words if w is not None]
-    assert [text.sorted_words_str(w) for w in present] == text.sorted_words(pl.Series(present, dtype=pl.String)).to_list()
+    assert [text.sorted_words_str(w) for w in present] == text.sorted_words(
+        pl.Series(present, dtype=pl.String)
+    ).to_list()
 
 
 @pytest.mark.parametrize(

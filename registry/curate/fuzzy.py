@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+
 from ..text import word_form
 from .matching import ReferenceIndex, _insert_sorted
 

@@ -27,16 +27,14 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import ClassVar, Literal
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..errors import InvalidArgument, RegistryError
 from ..text import fold_case
@@ -69,9 +67,6 @@ class Tier(IntEnum):
 
 
 _TIER_LABELS = np.array(["exact", "case-insensitive", "synonym", "fuzzy", "none"], dtype=object)
-
-# Transitional aliases for modules not yet switched to ``Tier`` (curate/creation.py, bio/public.py).
-T_EXACT, T_CASE, T_SYNONYM, T_NONE = Tier.EXACT, Tier.CASE, Tier.SYNONYM, Tier.NONE
 
 _SEED = 0
 _SEED2 = 1  # the confirming hash

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from .inputs import Values, as_values
+from .inputs import Values, as_values  # noqa: F401 (the doctests use it)
 from .matching import (
     Encoded,
     Keep,
@@ -27,7 +27,7 @@ from .matching import (
     match_encoded,
 )
 from .reporting import MAX_LITERAL, call_literal, logger, quoted
-from .scope import resolve
+from .scope import prepare
 
 
 @dataclass
@@ -284,19 +284,18 @@ def standardize(
     >>> bt.Gene.standardize(["A1CF", "A1BG", "FANCD1", "FANCD20"])  # doctest: +SKIP
     ['A1CF', 'A1BG', 'BRCA2', 'FANCD20']
     """
-    from ..fields import field_name
-
     check_keep(keep)
-    sc = resolve(scope, organism=organism, source=source)
-    fname = sc.field(field)
+    sc, fname, index, vals = prepare(
+        scope,
+        values,
+        field,
+        organism=organism,
+        source=source,
+        synonyms_field=synonyms_field,
+        case_sensitive=case_sensitive,
+    )
     ret_name = sc.field(return_field) if return_field is not None else None
-    syn_name = field_name(synonyms_field) if synonyms_field else None
-    if syn_name is not None and syn_name != "synonyms" and not sc.has_field(syn_name):
-        sc.field(syn_name)  # raises FieldError with a did-you-mean
-    use_syn = bool(syn_name) and fname == sc.schema.name_field and sc.has_field(syn_name) and syn_name != fname
-    index = sc.index(fname, syn_name if use_syn else None)
-    index.prefetch(casing=not case_sensitive, synonyms=use_syn, case_sensitive=case_sensitive)
-    vals = as_values(values, sc.kind(fname), field_label=f"{sc.model.__name__}.{fname}")
+    use_syn = index.synonyms_field is not None
     if len(vals) == 0:
         return {} if return_mapper else []
     outcome = standardize_values(

@@ -143,10 +143,7 @@ class Candidates:
                     choices = pl.Series("w", self.choices, dtype=pl.String).to_frame()
                     n = max(1, min(pl.thread_pool_size(), choices.height // 50_000))
                     size = -(-choices.height // n) if choices.height else 1
-                    slices = [
-                        choices.slice(i * size, size).lazy().select(sorted_words(pl.col("w")))
-                        for i in range(n)
-                    ]
+                    slices = [choices.slice(i * size, size).lazy().select(sorted_words(pl.col("w"))) for i in range(n)]
                     self._sorted_choices = pl.concat(pl.collect_all(slices))["w"].to_list()
         return self._sorted_choices
 

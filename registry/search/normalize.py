@@ -13,7 +13,15 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from registry.text import fold_case, fold_case_str, sorted_words, sorted_words_str, split_words, word_form, word_form_str
+from registry.text import (
+    fold_case,
+    fold_case_str,
+    sorted_words,
+    sorted_words_str,
+    split_words,
+    word_form,
+    word_form_str,
+)
 
 # What polars' ``str.strip_chars()`` strips from stored values: Unicode White_Space (Rust's
 # ``char::is_whitespace``), not Python's ``str.isspace`` (which adds U+001C..U+001F).
@@ -64,4 +72,6 @@ def query_forms(query: str, case_sensitive: bool) -> QueryForms:
     original = query.strip(_WHITESPACE)
     raw = original if case_sensitive else fold_case_str(original)
     words = word_form_str(raw, fold=False)
-    return QueryForms(original=original, raw=raw, words=words, sorted=sorted_words_str(words), tokens=split_words(words))
+    return QueryForms(
+        original=original, raw=raw, words=words, sorted=sorted_words_str(words), tokens=split_words(words)
+    )
