@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import os
 from pathlib import Path
+from typing import Any
 
 import pyarrow.compute as pc
 
@@ -96,8 +97,9 @@ class Settings:
         return self._instance  # type: ignore[return-value]
 
     def init(self, path: str | os.PathLike, name: str | None = None, storage_options: dict | None = None) -> Instance:
+        inst: Instance
         if is_url(path):  # s3://, gs://, az://: the bucket is the instance, a local mirror serves reads
-            inst = RemoteInstance.open_url(path, storage_options=storage_options)
+            inst = RemoteInstance.open_url(os.fspath(path), storage_options=storage_options)
         else:
             inst = Instance.open(path)
         self._instance = inst
@@ -109,14 +111,15 @@ class Settings:
     @property
     def user(self):
         """The current user's record on the default instance."""
-        return registry_class("User")._get_by_id(self.user_id(self.instance), self.instance)
+        user: Any = registry_class("User")  # core.py's registry, found by name: settings sits below records
+        return user._get_by_id(self.user_id(self.instance), self.instance)
 
     def user_id(self, inst: Instance) -> int:
         """Id of the current user on ``inst``; creates the user record the first time."""
         uid = self._user_ids.get(inst.root)
         if uid is not None:
             return uid
-        User = registry_class("User")  # core.py's registry, found by name: settings sits below records
+        User: Any = registry_class("User")  # core.py's registry, found by name: settings sits below records
         User._ensure_tables(inst)
         handle = default_handle()
         snap = inst.snapshot(User._schema_table())

@@ -184,9 +184,10 @@ class BioRecord(Record, HasSynonyms):
         targets = pl.concat([known, new]).rename({"id": "parent_id", "ontology_id": "parent"})
         links = child.join(targets, on="parent", how="inner")
         if links.height:
-            src, tgt = cls.parents.link_columns
+            parents = cls._fields["parents"]  # the ManyToMany of ontology registries
+            src, tgt = parents.link_columns
             tx.commit(
-                cls.parents.link_table,
+                parents.link_table,
                 inserts=pa.table({src: links["id"].to_arrow(), tgt: links["parent_id"].to_arrow()}),
             )
 
@@ -338,7 +339,8 @@ class Source(Record):
 
     @classmethod
     def _initial_uid(cls, values: dict) -> str | None:
-        return hash_uid(key_for("Source", values), cls._uid_length)
+        key = key_for("Source", values)
+        return hash_uid(key, cls._uid_length) if key is not None else None
 
     _seeded: dict = {}
 

@@ -207,7 +207,7 @@ class PublicReference:
         model = self.model
         fields = [c for c in self._frame.columns if c in model._fields and c not in ("parents",)]
         made: dict[int, Any] = {}
-        out = []
+        out: list = []
         for r in rows.tolist():
             if r < 0:
                 out.append(None)

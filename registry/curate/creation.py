@@ -82,8 +82,8 @@ def from_values(
             logger.info(f"created {int(hit.sum())} {sc.model.__name__} records from the public source")
         missing_values = [v for v, h in zip(missing_values, hit.tolist(), strict=True) if not h]
         # two values naming one source term ("T-cell", "T lymphocyte") share one record
-        seen: set = set()
-        distinct = [i for i, r in enumerate(new_records) if not (id(r) in seen or seen.add(id(r)))]
+        first_of = {id(r): i for i, r in reversed(list(enumerate(new_records)))}
+        distinct = sorted(first_of.values())
         if len(distinct) < len(new_records):
             new_records = [new_records[i] for i in distinct]
             missing = missing[np.asarray(distinct, dtype=np.int64)]

@@ -40,10 +40,14 @@ class RecordList(UserList):
         out._data, out._pending = None, pending
         return out
 
+    def _pending_part(self) -> _Pending:
+        assert self._pending is not None  # _data is None exactly while records are pending
+        return self._pending
+
     @property
     def data(self) -> list:
         if self._data is None:
-            self._data = self._pending.build()
+            self._data = self._pending_part().build()
             self._pending = None
         return self._data
 
@@ -62,7 +66,7 @@ class RecordList(UserList):
         return item in self.data
 
     def __len__(self) -> int:
-        return self._pending.n if self._data is None else len(self._data)
+        return self._pending_part().n if self._data is None else len(self._data)
 
     def __bool__(self) -> bool:
         return len(self) > 0
@@ -70,7 +74,7 @@ class RecordList(UserList):
     def _records_to_save(self) -> list:
         """What ``ln.save`` must look at: records loaded from the registry and never touched
         have nothing to write, so a list that has not been materialized only offers its new ones."""
-        return list(self._pending.new) if self._data is None else self._data
+        return list(self._pending_part().new) if self._data is None else self._data
 
     def save(self) -> RecordList:
         if len(self):
@@ -80,8 +84,8 @@ class RecordList(UserList):
     def df(self) -> pd.DataFrame:
         import pandas as pd
 
-        if self._data is None and not self._pending.new:
-            return self._pending.frame()
+        if self._data is None and not self._pending_part().new:
+            return self._pending_part().frame()
         if not self:
             return pd.DataFrame()
         records = self.data

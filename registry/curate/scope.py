@@ -70,7 +70,7 @@ class Scope:
         table: the storage table ``base`` came from (None: unknown).
     """
 
-    model: type
+    model: Any  # a registry class (records.record.SQLRecord subclass)
     instance: Any
     frame: pl.DataFrame
     base: pl.DataFrame | None
@@ -245,7 +245,7 @@ def _appended(old: ReferenceIndex, change, restriction: tuple) -> ReferenceIndex
     if tail.height == 0:
         return old
     ids = old.frame.get_column("id")
-    if ids.len() and tail.get_column("id").min() <= ids.max():
+    if ids.len() and int(tail.get_column("id").min()) <= int(ids.max()):  # type: ignore[arg-type]  # polars' untyped scalars
         return None  # not an append in id order: the snapshot is not old rows + these
     try:
         frame = pl.concat([old.frame, tail.select(old.frame.columns)], how="vertical")

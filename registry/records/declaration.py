@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 import pyarrow as pa
 
 from ..errors import DoesNotExist, InvalidArgument, MultipleResultsFound
+from ..errors import DoesNotExist as _DoesNotExist
 from ..fields import JSON, Field, ForeignKey, IdField, ManyToMany
 from ..model_map import concrete, register, schema_of
 from ..schema import RegistrySchema
@@ -31,10 +32,14 @@ class RecordMeta(type):
     """Collects fields into ``_fields`` (declaration order, base fields bound per subclass)."""
 
     def __new__(mcs, name, bases, ns, **kwargs):
-        cls = super().__new__(mcs, name, bases, ns, **kwargs)
+        cls: Any = super().__new__(mcs, name, bases, ns, **kwargs)
         # Django's per-registry exceptions, subclasses of the one hierarchy in registry.errors:
         # ``except ln.ULabel.DoesNotExist`` and ``except ln.errors.DoesNotExist`` both catch a miss.
-        for exc_name, base in (("DoesNotExist", DoesNotExist), ("MultipleObjectsReturned", MultipleResultsFound)):
+        exceptions: tuple[tuple[str, type[Exception]], ...] = (
+            ("DoesNotExist", DoesNotExist),
+            ("MultipleObjectsReturned", MultipleResultsFound),
+        )
+        for exc_name, base in exceptions:
             if exc_name not in ns:
                 exc = type(exc_name, (base,), {"__module__": cls.__module__, "__qualname__": f"{name}.{exc_name}"})
                 setattr(cls, exc_name, exc)
@@ -42,7 +47,8 @@ class RecordMeta(type):
             cls._fields = {}
             return cls
         fields: dict[str, Field | ManyToMany] = {}
-        head, tail = {}, {}
+        head: dict[str, Field | ManyToMany] = {}
+        tail: dict[str, Field | ManyToMany] = {}
         for base in reversed(cls.__mro__[1:]):
             for key, value in vars(base).items():
                 if isinstance(value, (Field, ManyToMany)) and not key.startswith("__"):
@@ -75,7 +81,7 @@ class RecordMeta(type):
     @property
     def _schema(cls) -> RegistrySchema:
         """The registry's schema (with reverse relations), as the translator and curation see it."""
-        return schema_of(cls)
+        return schema_of(cls)  # type: ignore[arg-type]  # cls is a registry class: this metaclass's instance
 
 
 class ModelBase(metaclass=RecordMeta):
@@ -84,6 +90,10 @@ class ModelBase(metaclass=RecordMeta):
     _abstract = True
     _fields: ClassVar[dict[str, Any]]
     _table_specs: ClassVar[dict[int, Instance]]
+    _required_cache: ClassVar[tuple[str, ...]]
+    # set per registry by RecordMeta: ``except ln.ULabel.DoesNotExist``
+    DoesNotExist: ClassVar[type[_DoesNotExist]]
+    MultipleObjectsReturned: ClassVar[type[MultipleResultsFound]]
     _name_field: ClassVar[str] = "name"
     _uid_length: ClassVar[int] = 8
     _has_created_by: ClassVar[bool] = True

@@ -117,7 +117,7 @@ def describe_record(record: Record, return_str: bool = False) -> str | None:
     for name, f in cls._schema.fields.items():
         if f.kind not in _KINDS or name in ("id", "uid"):
             continue
-        v = d.get(f.column)
+        v = d.get(f.column) if f.column else None
         if v is not None:
             general.add(f"{name}: {_value(v)}")
     rels = [f for f in cls._schema.fields.values() if f.kind in _RELATIONS]
@@ -126,7 +126,7 @@ def describe_record(record: Record, return_str: bool = False) -> str | None:
         for f in rels:
             always = f.name in ("source", "parents")  # what a bionty user looks for first
             if f.kind == "fk":
-                fk_id = d.get(f.column)
+                fk_id = d.get(f.column) if f.column else None
                 if fk_id is None:
                     if always:
                         relations.add(f"{f.name}: none")

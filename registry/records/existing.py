@@ -22,6 +22,7 @@ from .rows import RowBatch
 
 if TYPE_CHECKING:
     from .declaration import ModelBase
+    from .record import SQLRecord
 
 FRESH_SECONDS = 0.5  # how long a "no such name" answer is trusted without looking at the table again
 DICT_AFTER = 64  # lookups at one table version before a value -> row dict pays for itself
@@ -41,7 +42,7 @@ class ExistingIndex:
 
     __slots__ = ("table", "version", "snap", "checked", "index", "empty", "lookups", "batch", "ids", "simple")
 
-    def __init__(self, cls: type[ModelBase], table, snap, empty: bool):
+    def __init__(self, cls: type[SQLRecord], table, snap, empty: bool):
         self.table, self.version, self.snap, self.empty = table, table.version, snap, empty
         # the registry matches on its name field alone, so the index answers for the constructor
         self.simple = getattr(cls._existing_match, "__func__", None) is match_name_field
@@ -69,7 +70,7 @@ def cached(cls: type[ModelBase]) -> ExistingIndex | None:
     return None if e is None or e.stale(time.monotonic()) else e
 
 
-def find_existing(cls: type[ModelBase], match: dict) -> Any:
+def find_existing(cls: type[SQLRecord], match: dict) -> Any:
     """The first saved record of ``cls`` (default instance) whose fields equal ``match``, or None."""
     inst = settings.instance
     key = (id(inst), cls)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -168,7 +169,7 @@ def _refuse(fk: ForeignKey, source, hit: pa.Table, model, ids: np.ndarray) -> No
     )
 
 
-def _referrers(registries: Mapping[str, type]) -> dict[str, list]:
+def _referrers(registries: Mapping[str, Any]) -> dict[str, list]:
     """Target registry name -> [(source registry, ForeignKey)] over every concrete registry."""
     out: dict[str, list] = {}
     for source in registries.values():
@@ -218,7 +219,7 @@ def _cleared(model, cols: dict, snap: pa.Table, now) -> pa.Table | None:
     return rows
 
 
-def delete_links(model, ids: np.ndarray, registries: Mapping[str, type], inst, tx) -> None:
+def delete_links(model, ids: np.ndarray, registries: Mapping[str, Any], inst, tx) -> None:
     """Stage the removal of link-table rows that point to deleted ``model`` records."""
     value_set = pa.array(np.asarray(ids, np.int64), pa.int64())
     for owner in registries.values():

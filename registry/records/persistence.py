@@ -141,7 +141,8 @@ def _save_group(cls: type[ModelBase], records: list[Any], inst: Instance, tx):
     """Stage one registry's inserts and updates in ``tx``; returns what to do once it is committed."""
     cls._ensure_tables(inst)
     now = dt.datetime.now(dt.UTC)
-    new, old = [], []
+    new: list[Any] = []
+    old: list[Any] = []
     for r in records:
         d = r.__dict__
         if "_batch" in d:

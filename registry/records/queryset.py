@@ -19,7 +19,7 @@ import builtins
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast, overload
 
 import numpy as np
 import pyarrow as pa
@@ -45,6 +45,7 @@ from ..settings import settings
 from ..storage import Instance
 from ..storage.engine import StatementError
 from ..storage.instance import InstanceNotFound
+from ..storage.table import frame_of
 from .declaration import RecordMeta
 from .describe import describe_queryset
 from .persistence import check_permanent, delete_records
@@ -203,11 +204,9 @@ class BasicQuerySet(Generic[M]):
         return self._run(self._compile("rows"))
 
     def to_polars(self) -> pl.DataFrame:
-        import polars as pl
-
         if self._is_all():
             return self.model._snapshot_pl(self.instance)
-        return pl.from_arrow(self.to_arrow())
+        return frame_of(self.to_arrow())
 
     def _is_all(self) -> bool:
         """True without filter, ordering, slice or ranking: callers may use the cached snapshot."""
@@ -378,11 +377,11 @@ class BasicQuerySet(Generic[M]):
         fields = [field_name(f) for f in fields]
         return self._run(self._compile("values", columns=fields))
 
-    def values(self, *fields: str) -> list[dict]:
+    def values(self, *fields: str) -> builtins.list[dict]:
         """Rows as dicts of the given fields (default: all columns); forward relations allowed."""
         return self._values_table(fields).to_pylist()
 
-    def values_list(self, *fields: str, flat: bool = False) -> list:
+    def values_list(self, *fields: str, flat: bool = False) -> builtins.list:
         """Rows as tuples of the given fields; ``flat=True`` with one field gives a plain list."""
         if flat and len(fields) != 1:
             raise InvalidArgument("values_list(flat=True) takes exactly one field")
@@ -519,9 +518,10 @@ class BasicQuerySet(Generic[M]):
         """
         return self.df(include=include, join=join, limit=limit, order_by=order_by, features=features)
 
-    def _df_columns(self, table: pa.Table) -> list[str]:
+    def _df_columns(self, table: pa.Table) -> builtins.list[str]:
         schema = self.model._schema
-        plain, fks = [], []
+        plain: builtins.list[str] = []
+        fks: builtins.list[str] = []
         for f in schema.fields.values():
             if f.column is None or f.name in ("id", "uid", "updated_at"):
                 continue
@@ -531,7 +531,7 @@ class BasicQuerySet(Generic[M]):
             cols.append("score")
         return cols
 
-    def _with_include(self, table: pa.Table, paths: list[str], join: str) -> pa.Table:
+    def _with_include(self, table: pa.Table, paths: builtins.list[str], join: str) -> pa.Table:
         compiled = compile_include(_schemas(), self.model.__name__, paths, join)
         ids = pa.table({"id": table.column("id"), "pos": pa.array(np.arange(table.num_rows, dtype=np.int64))})
         compiled.tables[IDS_TABLE] = ids
@@ -563,7 +563,7 @@ class BasicQuerySet(Generic[M]):
 
         >>> ln.ULabel.filter(name__startswith="a").using("../other").df()  # doctest: +SKIP
         """
-        return using(self.model, instance, version=version, as_of=as_of, query=self._query)
+        return cast(Self, using(self.model, instance, version=version, as_of=as_of, query=self._query))
 
     def connect(self, instance=None, **kwargs) -> Self:
         """LaminDB 2.x's name for :meth:`using`: this query on another instance, read-only.
@@ -614,14 +614,18 @@ def related(record: Record, field_spec) -> BasicQuerySet:
         spec = field_spec
     if record.id is None:
         raise ValidationError(f"{type(record).__name__} record is not saved yet; it has no related records")
-    target = registry_class(spec.target)
+    assert spec.target is not None  # every relation names its target registry
+    target: Any = registry_class(spec.target)
     inst = record._instance or type(record)._resolve_instance()
     qs = queryset(target, inst, read_only=inst.read_only)
     if spec.kind == "reverse_fk":
+        assert spec.remote_column is not None
         sel = InSelect(target._schema.table, "id", spec.remote_column, int(record.id))
     elif spec.kind in ("m2m", "reverse_m2m"):
+        assert spec.link_table is not None and spec.link_target is not None and spec.link_source is not None
         sel = InSelect(spec.link_table, spec.link_target, spec.link_source, int(record.id))
     elif spec.kind == "fk":
+        assert spec.column is not None
         fk_id = getattr(record, spec.column)
         return qs.filter(id=fk_id) if fk_id is not None else qs.filter(id__in=[])
     else:
@@ -655,6 +659,7 @@ def get_one(cls: type[Record], idlike=None, instance: Instance | None = None, **
         return queryset(cls, inst).get(**expressions)
     table = cls._schema_table()
     (col, value), rest = simple[0], simple[1:]
+    assert col is not None  # a direct column (the analysis returned no relation)
     rows = inst.find(table, col, value)
     for col, value in rest:
         if rows.num_rows == 0:
@@ -673,7 +678,7 @@ def get_by_id(cls: type[Record], id_: int, inst: Instance) -> Any:
     raise cls.DoesNotExist(f"{cls.__name__} with id={id_} does not exist")
 
 
-def _simple_equalities(cls, expressions) -> list[tuple[str, Any]] | None:
+def _simple_equalities(cls, expressions) -> list[tuple[str | None, Any]] | None:
     """``[(column, value)]`` when every expression is ``field=value`` on a column of the registry
     itself (``query.analysis`` decides which), values as storage compares them; else None."""
     out = []

@@ -146,6 +146,16 @@ class _ObjectsDescriptor:
         return Manager(owner)
 
 
+def _random_uid(cls: type[ModelBase], values: dict) -> str | None:
+    """The uid of a new record: random base62 of ``_uid_length`` characters.
+
+    This default runs on the first read of ``record.uid`` (cheap bulk construction, and a
+    collision nobody has seen can still be replaced by the commit); a registry that overrides
+    ``_initial_uid`` (bio: bionty's deterministic hash of ``values``) gets it at construction.
+    """
+    return "".join(secrets.choice(_BASE62) for _ in range(cls._uid_length))
+
+
 class SQLRecord(ModelBase):
     """A record: construction, saving, deleting, display, and the query classmethods (LaminDB's
     ``SQLRecord``). ``registry.Record`` adds curation and search on top; registries subclass that."""
@@ -153,6 +163,7 @@ class SQLRecord(ModelBase):
     _abstract = True
     _lookup_prefix = "ln"
     _queryset_class: ClassVar[type[BasicQuerySet]] = BasicQuerySet
+    _fast: ClassVar[tuple[dict, dict, tuple]]  # the constructor's per-class tables (_build_fast_types)
     objects = _ObjectsDescriptor()
     _return_existing = False  # LaminDB's CanCurate registries and Transform: see _existing_match
 
@@ -186,17 +197,10 @@ class SQLRecord(ModelBase):
             e = existing.cached(cls)
             if (e is None or not e.surely_absent(kwargs.get(cls._name_field))) and self._become_existing(kwargs):
                 return
-        if d.get("uid") is None and cls._initial_uid.__func__ is not SQLRecord._initial_uid.__func__:
+        if d.get("uid") is None and getattr(cls._initial_uid, "__func__", None) is not _random_uid:
             d["uid"] = cls._initial_uid(kwargs)
 
-    @classmethod
-    def _initial_uid(cls, values: dict) -> str | None:
-        """The uid of a new record: random base62 of ``_uid_length`` characters (None: assigned when saved).
-
-        This default runs on the first read of ``record.uid``; a registry that overrides it
-        (bio registries: bionty's deterministic hash of ``values``) gets it at construction.
-        """
-        return "".join(secrets.choice(_BASE62) for _ in range(cls._uid_length))
+    _initial_uid = classmethod(_random_uid)  # bio registries: bionty's hash, set at construction
 
     # The field values that identify an existing record for these constructor ``values`` (None: do
     # not look). LaminDB matches the name field; Transform overrides it.
@@ -207,7 +211,9 @@ class SQLRecord(ModelBase):
         does; values that differ from the saved ones are set (and logged) so ``save()`` writes them."""
         cls = type(self)
         match = cls._existing_match(values)
-        found = existing.find_existing(cls, match) if match else None
+        if not match:
+            return False
+        found = existing.find_existing(cls, match)
         if found is None:
             return False
         d = self.__dict__

@@ -98,7 +98,7 @@ def pylist(column: pa.ChunkedArray | pa.Array) -> Iterable[Any]:
     return column.to_pylist()
 
 
-def records_from_arrow(cls: type, table: pa.Table, instance: Any, json_columns: Iterable[str] = ()) -> list:
+def records_from_arrow(cls: Any, table: pa.Table, instance: Any, json_columns: Iterable[str] = ()) -> list:
     """Records of ``cls`` viewing the rows of ``table`` (no per-value validation: the rows come from
     the registry). Building 10^5 full objects costs ~0.3 s, these views a few ms."""
     batch = RowBatch(table, json_columns)

@@ -23,7 +23,7 @@ Source: TypeAlias = "type[SQLRecord] | BasicQuerySet"
 """A registry class (all its records) or a query set (only its records)."""
 
 
-def as_queryset(source: Source) -> BasicQuerySet:
+def as_queryset(source: Source | Any) -> BasicQuerySet:
     """The query set a source stands for (a registry: all its records on the default instance)."""
     if isinstance(source, BasicQuerySet):
         return source
@@ -43,7 +43,7 @@ class _SourceMethod:
 
     def __init__(self, func: Callable[..., Any]):
         self.func = func
-        functools.update_wrapper(self, func)
+        functools.update_wrapper(self, func)  # type: ignore[arg-type]  # a descriptor, not a function
 
     def __get__(self, instance: Any, owner: type) -> Callable[..., Any]:
         if instance is None:
