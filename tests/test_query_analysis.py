@@ -10,7 +10,7 @@ from test_query_translate import CASES, FakeRecord, S, _namespace
 
 from registry.errors import FieldError
 from registry.query import Q, Query, compile_query
-from registry.query.analysis import direct_equalities, unique_equalities
+from registry.query.analysis import top_equalities, unique_equalities
 
 translate_module = importlib.import_module("registry.query.translate")  # the package exports a function of that name
 ULABEL = S["ULabel"]
@@ -98,18 +98,34 @@ def test_unique_equalities(schemas):
     assert unique_equalities(ULABEL, {"uid": "a", "name": "b"}) == [(uid, "a")]
 
 
-def test_direct_equalities():
+def test_top_equalities_one_per_expression_in_order():
     fields = ARTIFACT.fields
     user = FakeRecord("User", 2)
-    assert direct_equalities(ARTIFACT, {"key": "k", "created_by": user}) == [
-        (fields["key"], "k"),
-        (fields["created_by"], user),
+    exprs = {
+        "key": "k",
+        "created_by": user,
+        "created_by_id": 2,
+        "size__exact": None,
+        "id__in": [1],
+        "key__startswith": "k",
+        "created_by__handle": "a",
+        "meta": {},
+        "ulabels": 1,
+        "nope": 1,
+    }
+    got = list(top_equalities(ARTIFACT, exprs))
+    assert [(e.field.name, e.value, e.lookup) if e else None for e in got] == [
+        ("key", "k", "exact"),
+        ("created_by", user, "exact"),
+        ("created_by_id", 2, "exact"),
+        ("size", None, "exact"),
+        ("id", [1], "in"),
+        None,
+        None,
+        None,
+        None,
+        None,
     ]
-    assert [f.column for f, _ in direct_equalities(ARTIFACT, {"created_by_id": 2, "size__exact": None})] == [
-        "created_by_id",
-        "size",
-    ]
-    for bad in ({"key__startswith": "k"}, {"created_by__handle": "a"}, {"meta": {}}, {"ulabels": 1}, {"nope": 1}):
-        assert direct_equalities(ARTIFACT, {"key": "k", **bad}) is None, bad
-    assert direct_equalities(ARTIFACT, Query("Artifact", S).filter(key="k", size=3)) is not None
-    assert direct_equalities(ARTIFACT, Query("Artifact", S).filter(key="k").exclude(size=3)) is None
+    assert got[0].field is fields["key"]
+    query = Query("Artifact", S).filter(key="k", size=3).exclude(size=4).filter(Q(key="a") | Q(key="b"))
+    assert [e.field.name for e in top_equalities(ARTIFACT, query)] == ["key", "size"]  # sorted kwargs

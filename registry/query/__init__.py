@@ -5,7 +5,7 @@ produces through an instance's engine. ``analysis`` answers, once, what a filter
 (unique equalities) for the compiler, the query set's index hints and ``get``.
 """
 
-from .analysis import direct_equalities, unique_equalities
+from .analysis import top_equalities, unique_equalities
 from .lookups import LOOKUPS
 from .q import Q
 from .query import Query
@@ -28,8 +28,8 @@ __all__ = [
     "Query",
     "compile_include",
     "compile_query",
-    "direct_equalities",
     "quote_ident",
+    "top_equalities",
     "translate",
     "unique_equalities",
 ]

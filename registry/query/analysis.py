@@ -4,7 +4,7 @@
 unique?" is asked by the compiler (``ORDER BY`` is dropped when at most one row can match),
 by the query set (a unique column probed by equality gets an ART index) and by ``get``
 (plain equalities are answered from the storage hash index without SQL). All three read the
-answer from :func:`unique_equalities` / :func:`direct_equalities`.
+answer from :func:`top_equalities` (per condition) and :func:`unique_equalities`.
 
 Only conditions AND-ed at the top of a filter count: under ``|`` or ``~`` an equality no
 longer restricts the rows.
@@ -63,7 +63,8 @@ def direct_path(schema: RegistrySchema, key: str) -> Path | None:
 
 
 def top_equalities(schema: RegistrySchema, where: Query | Mapping[str, Any]) -> Iterator[Equality | None]:
-    """One item per condition AND-ed at the top of ``where``: its equality, or None."""
+    """One item per condition AND-ed at the top of ``where`` (for a mapping of expressions, as
+    ``get(**expressions)`` takes them: one per expression, in order): its equality, or None."""
     if isinstance(where, Query):
         for node in where.wheres:
             if node.negated or node.connector != AND:
@@ -103,23 +104,3 @@ def unique_equalities(
         ):
             found.append((eq.field, eq.value))
     return found or None
-
-
-def direct_equalities(schema: RegistrySchema, where: Query | Mapping[str, Any]) -> list[tuple[FieldSpec, Any]] | None:
-    """``[(field, value)]`` when *every* condition is ``field = value`` on a column of ``schema``
-    itself (what ``get`` answers from the storage hash index), else None. A forward FK comes as
-    its relation field with the value as given (a record or an id)."""
-    found = []
-    for eq in top_equalities(schema, where):
-        if eq is None or eq.lookup != "exact":
-            return None
-        found.append((eq.field, eq.value))
-    if isinstance(where, Query) and (
-        where.rank is not None or any(n.negated or n.connector != AND or _has_subtree(n) for n in where.wheres)
-    ):
-        return None
-    return found or None
-
-
-def _has_subtree(node: Q) -> bool:
-    return any(isinstance(c, Q) for c in node.children)
