@@ -50,7 +50,6 @@ def _mypy(tree: pathlib.Path, cache: pathlib.Path, *targets: str) -> subprocess.
     )
 
 
-@pytest.mark.xfail(reason="the errors mypy found when the check was introduced are being fixed (issue 12)")
 def test_the_package_type_checks(shipped, mypy_cache):
     proc = _mypy(shipped, mypy_cache, "-p", "registry")
     assert proc.returncode == 0, proc.stdout + proc.stderr

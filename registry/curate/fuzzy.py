@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -237,15 +238,15 @@ def suggest(
     from rapidfuzz import fuzz, process
 
     q = pl.Series("value", queries, dtype=pl.String)
-    schema = {"value": pl.String, "suggestions": pl.List(pl.String), "scores": pl.List(pl.Float64)}
+    schema: dict[str, Any] = {"value": pl.String, "suggestions": pl.List(pl.String), "scores": pl.List(pl.Float64)}
     out_names: list[list[str]] = [[] for _ in range(len(q))]
     out_scores: list[list[float]] = [[] for _ in range(len(q))]
     ch = choices(index) if len(q) and limit > 0 else None
     if ch is not None and len(ch):
         lengths, order, texts = _prepared(index, ch)
-        qn = word_form(q).fill_null("")
-        q_len = qn.str.len_chars().to_numpy().astype(np.int64)
-        qn = qn.to_list()
+        q_forms = word_form(q).fill_null("")
+        q_len = q_forms.str.len_chars().to_numpy().astype(np.int64)
+        qn = q_forms.to_list()
         live = np.flatnonzero(q_len > 0)
         # queries grouped by length, each group scored against its own length window
         live = live[np.argsort(q_len[live], kind="stable")]

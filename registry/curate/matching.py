@@ -31,7 +31,7 @@ from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import polars as pl
@@ -136,6 +136,7 @@ class Encoded:
     @property
     def codes(self) -> np.ndarray:
         if self._codes is None:
+            assert self._lazy is not None  # set by encode() whenever _codes is not
             perm, boundary, positions, n = self._lazy
             inv = np.empty(len(perm), dtype=np.int64)
             inv[perm] = np.cumsum(boundary) - 1
@@ -390,7 +391,7 @@ class SortedHashIndex:
         right[bad] = left[bad]
         return left, right
 
-    def _search(self, qh: np.ndarray, side: str, presorted: bool) -> np.ndarray:
+    def _search(self, qh: np.ndarray, side: Literal["left", "right"], presorted: bool) -> np.ndarray:
         if presorted:
             return np.searchsorted(self.h, qh, side)
         # sorted queries make searchsorted walk the array in order (10x faster than random probes)
@@ -558,7 +559,7 @@ class ReferenceIndex:
         if len(self) < PREFETCH_ROWS or not self.is_text:
             return
         syn = synonyms and self.synonyms_field is not None
-        jobs = [("names", lambda: SortedHashIndex(self.names))]
+        jobs: list[tuple[Any, Callable[[], Any]]] = [("names", lambda: SortedHashIndex(self.names))]
         if syn:
             jobs.append(("exploded", lambda: self._explode(self.frame, 0)))
         if casing:
@@ -811,7 +812,7 @@ def match(
     df = m.frame(index)
     if keep is False:
         names = index.names
-        lists = [None] * len(m.enc)
+        lists: list[list | None] = [None] * len(m.enc)
         single = m.names(index).to_list()
         for i, n in enumerate(single):
             if n is not None:

@@ -88,6 +88,7 @@ def standardize_values(
         return outcome
     target = m.names(index)  # standardized name per distinct value (null: unmatched)
     if converted:
+        assert return_field is not None  # converted means a return field other than the matched one
         target, lists, outcome.n_unconverted = _convert(index, m, target, lists, return_field, keep)
         outcome.n_ambiguous = len(lists)
     if not lists and target.dtype == uvalues.dtype:

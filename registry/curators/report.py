@@ -13,7 +13,8 @@ same for 10^3 or 10^9 rows with the same values.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -56,7 +57,7 @@ class ColumnReport:
     field: str
     table: pl.DataFrame
     n_missing: int = 0
-    _counts: dict = field(default_factory=dict, repr=False)
+    _counts: dict = dataclasses.field(default_factory=dict, repr=False)
 
     def count(self, *tiers: str) -> int:
         """Distinct values in the given tiers."""

@@ -45,7 +45,7 @@ MAX_QUERY_LENGTH = 1_000
 _SUBSET_SHARE = 0.1
 
 
-def _scope(scope) -> tuple[type, Any]:
+def _scope(scope) -> tuple[Any, Any]:
     """(Record class, QuerySet or None) for a registry class or a query set."""
     if isinstance(scope, BasicQuerySet):
         return scope.model, scope
@@ -56,7 +56,7 @@ def _scope(scope) -> tuple[type, Any]:
     )
 
 
-def resolve_fields(model: type, field) -> list[FieldRole]:
+def resolve_fields(model: Any, field) -> list[FieldRole]:
     """The searched fields with their roles, in tie-break priority (see ``candidates.default_roles``).
 
     ``field``: None (every string field), a field name, a field object (``CellType.name``) or a
@@ -74,13 +74,14 @@ def resolve_fields(model: type, field) -> list[FieldRole]:
         if isinstance(item, str):
             name = item
         else:
-            name = getattr(item, "name", None)
+            attr = getattr(item, "name", None)
             owner = getattr(item, "model", None)
-            if not isinstance(name, str) or not isinstance(owner, type):
+            if not isinstance(attr, str) or not isinstance(owner, type):
                 raise InvalidArgument(
                     f"Please pass a string field, e.g. `{model.__name__}.{schema.name_field}` or "
                     f"'{schema.name_field}', not {type(item).__name__} {item!r}"
                 )
+            name = attr
             if not issubclass(model, owner):
                 raise FieldError(f"{owner.__name__}.{name} is a field of {owner.__name__}, not of {model.__name__}")
         spec = schema.fields.get(name)
@@ -105,27 +106,10 @@ def _check_limit(limit) -> None:
         raise InvalidArgument(f"limit must be a non-negative int or None (all hits), got {limit!r}")
 
 
-def _versioned_snapshot(model: type, instance) -> tuple[Any, pl.DataFrame, int | None]:
-    """(storage table, snapshot frame, the table version the frame is of, or None if unsure).
-
-    The version is read before and after taking the snapshot; only if both agree is it
-    certainly the frame's (a commit from another thread in between makes it unsure: then the
-    candidates are built uncached). Reading the snapshot may first load or refresh the table,
-    hence a second attempt.
-    """
-    table = instance.table(model._schema.table)
-    for _ in range(2):
-        version = table.version
-        frame = model._snapshot_pl(instance)
-        if table.version == version:
-            return table, frame, version
-    return table, frame, None
-
-
-def _source(model: type, qs, roles: list[FieldRole], case_sensitive: bool):
+def _source(model: Any, qs, roles: list[FieldRole], case_sensitive: bool):
     """(frame, candidates, allowed mask or None) to search for ``qs`` (or the whole registry)."""
     instance = qs.instance if qs is not None else model._resolve_instance(None)
-    table, frame, version = _versioned_snapshot(model, instance)
+    table, frame, version = model._versioned_snapshot_pl(instance)
     allowed = None
     if qs is not None and not qs._is_all():
         sub = qs.to_polars()

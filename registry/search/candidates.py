@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from registry.storage.table import frame_of
 from registry.text import fold_case, sorted_words, word_form
 
 # How a field takes part in search:
@@ -243,11 +244,9 @@ def follow(old: Candidates, change) -> Candidates | None:
     if old.row_ids is None:
         return None
     inserted = change.inserted
-    tail = None
+    tail: pl.DataFrame | None = None
     if inserted is not None and inserted.num_rows:
-        tail = pl.from_arrow(inserted)
-        if isinstance(tail, pl.Series):
-            tail = tail.to_frame()
+        tail = frame_of(inserted)
         if "id" not in tail.columns or any(r.name not in tail.columns for r in old.roles):
             return None
         tail = tail.sort("id")
@@ -268,7 +267,7 @@ def follow(old: Candidates, change) -> Candidates | None:
     old_to_new[keep] = np.searchsorted(new_ids, kept_ids)
     fresh_rows = np.searchsorted(new_ids, tail_ids)
     columns = list(dict.fromkeys([r.name for r in old.roles] + ["id"]))
-    fresh = build(tail.select(columns), old.roles, old.case_sensitive) if n_tail else None
+    fresh = build(tail.select(columns), old.roles, old.case_sensitive) if tail is not None and n_tail else None
     return _merged(old, old_to_new, keep, fresh, fresh_rows, new_ids)
 
 

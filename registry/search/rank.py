@@ -8,6 +8,8 @@ metacharacters in it ("cat[", "*_*") mean themselves.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import polars as pl
 from rapidfuzz import fuzz, process
@@ -171,6 +173,7 @@ def fuzzy_hits(
             best = np.maximum(best, similarity([q.sorted], c.sorted_choices[sl], cut)[0] * scoring.SORTED_WEIGHT)
         return best
 
+    rings: list[Any]
     if need is None:
         rings = [c.window(shortest, longest)]
     else:
