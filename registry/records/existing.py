@@ -55,19 +55,21 @@ class ExistingIndex:
     def stale(self, now: float) -> bool:
         return self.table.version != self.version or now - self.checked > FRESH_SECONDS
 
-    def surely_absent(self, value) -> bool:
-        """True when this fresh index proves no saved record has ``value`` in the name field."""
-        return self.empty or (self.simple and self.index is not None and value not in self.index)
-
 
 EXISTING = "existing"  # first item of this module's keys in the tables' derived-data cache
 _SEEN: dict[tuple, ExistingIndex] = {}  # (instance id, registry) -> the index looked at last
 
 
-def cached(cls: type[ModelBase]) -> ExistingIndex | None:
-    """The index of ``cls`` on the default instance if it is fresh (the constructor's hot path)."""
+def surely_absent(cls: type[ModelBase], name) -> bool:
+    """True when the index of ``cls`` seen last (default instance) is fresh and proves that no saved
+    record has ``name`` in the name field: the constructor's hot path, so one call and no lookups."""
     e = _SEEN.get((id(settings._instance), cls))
-    return None if e is None or e.stale(time.monotonic()) else e
+    return (
+        e is not None
+        and e.table.version == e.version
+        and time.monotonic() - e.checked <= FRESH_SECONDS
+        and (e.empty or (e.simple and e.index is not None and name not in e.index))
+    )
 
 
 def find_existing(cls: type[SQLRecord], match: dict) -> Any:
@@ -116,4 +118,4 @@ def find_existing(cls: type[SQLRecord], match: dict) -> Any:
     return obj
 
 
-__all__ = ["ExistingIndex", "find_existing", "cached", "match_name_field"]
+__all__ = ["ExistingIndex", "find_existing", "surely_absent", "match_name_field"]

@@ -194,8 +194,7 @@ class SQLRecord(ModelBase):
                 raise ValidationError(f"{cls.__name__} requires '{name}', e.g. {cls.__name__}({name}=...)")
         if cls._return_existing and not skip and "uid" not in kwargs:
             # Hot path of bulk construction: a fresh cached index that says "no such name" ends it here.
-            e = existing.cached(cls)
-            if (e is None or not e.surely_absent(kwargs.get(cls._name_field))) and self._become_existing(kwargs):
+            if not existing.surely_absent(cls, kwargs.get(cls._name_field)) and self._become_existing(kwargs):
                 return
         if d.get("uid") is None and getattr(cls._initial_uid, "__func__", None) is not _random_uid:
             d["uid"] = cls._initial_uid(kwargs)
