@@ -155,7 +155,7 @@ def test_errors_are_one_line_and_typed(filled):
 def test_reads_still_work(filled):
     assert ln.sql("SELECT count(*) AS n FROM ulabel").to_pylist() == [{"n": 20}]
     joined = ln.sql(
-        "SELECT u.name, us.handle FROM ulabel u JOIN \"user\" us ON u.created_by_id = us.id ORDER BY u.id LIMIT 2"
+        'SELECT u.name, us.handle FROM ulabel u JOIN "user" us ON u.created_by_id = us.id ORDER BY u.id LIMIT 2'
     )
     assert joined.column("handle").to_pylist() == ["testuser", "testuser"]
     names = set(ln.sql("SHOW TABLES").column(0).to_pylist())

@@ -306,7 +306,9 @@ def test_hash_indexes_follow_updates_and_deletes_without_rebuilding(tmp_path, mo
     assert inst.find("thing", "uid", "no such uid").num_rows == 0
     builds = []
     real = storage_index.ColumnHashIndex.__init__
-    monkeypatch.setattr(storage_index.ColumnHashIndex, "__init__", lambda self, col: builds.append(1) or real(self, col))
+    monkeypatch.setattr(
+        storage_index.ColumnHashIndex, "__init__", lambda self, col: builds.append(1) or real(self, col)
+    )
     snap = inst.snapshot("thing")
     row = snap.slice(20_000, 1).set_column(2, "name", pa.array(["renamed"]))
     inst.commit("thing", updates=row)  # id 20001: n20000 -> renamed

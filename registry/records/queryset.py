@@ -597,7 +597,9 @@ def using(model: type[M], instance=None, *, version=None, as_of=None, query: Que
             raise InvalidArgument(f"{model.__name__}.using(): {e}") from None
         model._ensure_tables(inst)
         read_only = True
-    return queryset(model, inst, read_only=read_only, _query=query if query is not None else Query(model.__name__, _schemas()))
+    return queryset(
+        model, inst, read_only=read_only, _query=query if query is not None else Query(model.__name__, _schemas())
+    )
 
 
 def related(record: Record, field_spec) -> BasicQuerySet:
