@@ -392,3 +392,16 @@ def test_every_id_spelling_normalizes_to_prefix_colon_local(prefix, local):
     assert bt.normalize_ids(pl.Series(spellings)).to_list() == [canonical] * 4
     # text that is not an id is left alone
     assert bt.normalize_ids(pl.Series([f"{prefix} {local}"])).to_list() == [f"{prefix} {local}"]
+
+
+def test_a_query_set_standardizes_and_searches_like_its_registry(instance):
+    # one signature (CanCurate/CanSearch) on both: the bio hooks (public source, id spellings)
+    # apply to a query set as to the class; before issue 12 a query set skipped them
+    ln.save([bt.CellType(name="T cell", ontology_id="CL:0000084", synonyms="T-cell")])
+    qs = bt.CellType.filter(name="T cell")
+    values = ["T-cell", "B lymphocyte", "foo"]
+    assert qs.standardize(values, mute=True) == bt.CellType.standardize(values, mute=True) == ["T cell", "B cell", "foo"]
+    assert qs.standardize(["CL_0000084"], field="ontology_id", mute=True) == ["CL:0000084"]
+    assert qs.search("cl_0000084").to_list("name") == ["T cell"]
+    with pytest.raises(ln.errors.InvalidArgument, match="class method"):
+        qs.first().standardize(values)
