@@ -400,7 +400,9 @@ def test_a_query_set_standardizes_and_searches_like_its_registry(instance):
     ln.save([bt.CellType(name="T cell", ontology_id="CL:0000084", synonyms="T-cell")])
     qs = bt.CellType.filter(name="T cell")
     values = ["T-cell", "B lymphocyte", "foo"]
-    assert qs.standardize(values, mute=True) == bt.CellType.standardize(values, mute=True) == ["T cell", "B cell", "foo"]
+    assert (
+        qs.standardize(values, mute=True) == bt.CellType.standardize(values, mute=True) == ["T cell", "B cell", "foo"]
+    )
     assert qs.standardize(["CL_0000084"], field="ontology_id", mute=True) == ["CL:0000084"]
     assert qs.search("cl_0000084").to_list("name") == ["T cell"]
     with pytest.raises(ln.errors.InvalidArgument, match="class method"):
