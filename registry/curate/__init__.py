@@ -1,11 +1,12 @@
 """Curation: validate, inspect, standardize, from_values, lookup and synonyms, vectorised.
 
-Every entry point takes a *scope* first — a Record class (the whole registry) or a QuerySet
-(only its rows) — which is how ``ULabel.validate(...)`` and ``ULabel.filter(...).validate(...)``
-delegate here. The algorithms are pure array functions (``matching``, ``validation``,
+Every entry point takes a *source* first — a registry class (all its records) or a query set
+(only its rows), ``records.source.Source`` — which is how ``ULabel.validate(...)`` and
+``ULabel.filter(...).validate(...)`` delegate here (``api.CanCurate`` holds the public
+signatures). The algorithms are pure array functions (``matching``, ``validation``,
 ``standardization``, ``fuzzy``) on a reference polars DataFrame, testable without an
-instance; ``scope`` turns a Record class or QuerySet into that DataFrame (the cached snapshot
-when the query set is the whole registry, so derived lookup structures are cached too).
+instance; ``scope.prepare`` turns a source into that DataFrame (the cached snapshot when the
+query set is the whole registry, so derived lookup structures are cached on the table too).
 
 Where this differs from LaminDB 2.12, on purpose:
 

@@ -1,6 +1,6 @@
 """Pure query translation: ``Q`` trees and ``Query`` states in, DuckDB SQL and parameters out.
 
-Nothing in this package executes SQL or imports DuckDB; ``registry.queryset`` runs what it
+Nothing in this package executes SQL or imports DuckDB; ``registry.records.queryset`` runs what it
 produces through an instance's engine. ``analysis`` answers, once, what a filter pins
 (unique equalities) for the compiler, the query set's index hints and ``get``.
 """
