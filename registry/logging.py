@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import sys
 
+from .errors import ValidationError
+
 SUCCESS = 25
 IMPORTANT = 31
 PRINT = 41
@@ -110,8 +112,6 @@ def set_verbosity(level: str | int) -> None:
     """Set how much the library prints: "error", "warning" (default), "success", "info", "debug"."""
     if isinstance(level, str):
         if level not in VERBOSITY:
-            from .errors import ValidationError
-
             raise ValidationError(f"unknown verbosity {level!r}; use one of {', '.join(VERBOSITY)}")
         level = VERBOSITY[level]
     logger.setLevel(level)

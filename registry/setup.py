@@ -13,6 +13,8 @@ from pathlib import Path
 from .errors import InstanceError, InvalidArgument
 from .logging import logger
 from .settings import settings
+from .storage import Instance
+from .storage.instance import InstanceNotFound
 
 __all__ = ["init", "connect", "settings"]
 
@@ -80,9 +82,6 @@ def connect(instance: str | os.PathLike | None = None):
     ...
     registry.errors.InstanceError: no instance 'no-such-instance': ...
     """
-    from .storage import Instance
-    from .storage.instance import InstanceNotFound
-
     if instance is None:
         return settings.instance
     text = os.fspath(instance)

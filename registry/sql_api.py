@@ -15,6 +15,7 @@ import pyarrow as pa
 from .errors import InvalidArgument, SQLError, SQLRefused
 from .model_map import registry_class
 from .records.queryset import open_read_only
+from .settings import settings
 from .storage import Instance
 from .storage.engine import StatementError, StatementRefused
 
@@ -64,8 +65,6 @@ def attach(con, instance: Instance | str | os.PathLike | None = None) -> list[st
 def _instance(spec) -> Instance:
     """The instance to read, with every registry's table registered on it."""
     if spec is None:
-        from .settings import settings
-
         inst = settings.instance
     elif isinstance(spec, Instance):
         inst = spec

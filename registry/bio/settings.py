@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..errors import InvalidArgument
+
 
 class BioSettings:
     """``bt.settings.organism = "human"`` makes ``organism=`` optional wherever it is taken."""
@@ -19,8 +21,6 @@ class BioSettings:
         if value is not None and not isinstance(value, str):
             value = getattr(value, "name", None)
             if value is None:
-                from ..errors import InvalidArgument
-
                 raise InvalidArgument(
                     "bt.settings.organism takes an organism name such as 'human' or an Organism record"
                 )

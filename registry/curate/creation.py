@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import shorten
+from ..fields import JSON
 from .matching import Tier, encode, first_in_input, gather_rows, match_encoded
 from .record_list import RecordList, _Pending
 from .reporting import call_literal, logger, quoted
@@ -144,8 +145,6 @@ def _frame(sc, rows: np.ndarray):
     import json
 
     import pandas as pd
-
-    from ..fields import JSON
 
     model = sc.model
     columns = [c for c in model._schema.columns if c != "updated_at"]
