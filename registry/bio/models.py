@@ -10,6 +10,8 @@ bionty's deterministic hashes, set at construction (``uids.py``).
 from __future__ import annotations
 
 import weakref
+from itertools import repeat
+from operator import attrgetter
 
 import numpy as np
 import polars as pl
@@ -166,11 +168,11 @@ class BioRecord(Record, HasSynonyms):
         already in the registry or saved in the same call."""
         if "parents" not in cls._fields:
             return
-        pairs = [
-            (i, p)
-            for r, i in zip(records, ids.tolist(), strict=True)
-            for p in (r.__dict__.get("_source_parents") or ())
-        ]
+        dicts = list(map(attrgetter("__dict__"), records))
+        parents = list(map(dict.get, dicts, repeat("_source_parents")))
+        if not any(parents):  # records built by hand: no parents to link, decided in C
+            return
+        pairs = [(i, p) for i, ps in zip(ids.tolist(), parents, strict=True) if ps for p in ps]
         if not pairs:
             return
         child = pl.DataFrame(
@@ -178,7 +180,7 @@ class BioRecord(Record, HasSynonyms):
         )
         known = cls._snapshot_pl(inst).select("id", "ontology_id")
         new = pl.DataFrame(
-            {"id": ids.astype(np.int64), "ontology_id": [r.__dict__.get("ontology_id") for r in records]},
+            {"id": ids.astype(np.int64), "ontology_id": list(map(dict.get, dicts, repeat("ontology_id")))},
             schema={"id": pl.Int64, "ontology_id": pl.String},
         )
         targets = pl.concat([known, new]).rename({"id": "parent_id", "ontology_id": "parent"})

@@ -13,11 +13,13 @@ import contextlib
 import datetime as dt
 import json
 from collections.abc import Iterable
-from operator import itemgetter
+from itertools import repeat
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import (
     DoesNotExist,
@@ -87,11 +89,16 @@ def save(records: Iterable[Any] | Any, ignore_conflicts: bool = False, batch_siz
     records = offer() if offer is not None else list(records)
     if not records:
         return
+    types = set(map(type, records))  # one pass in C; the per-record loop only for mixed lists
+    if not all(isinstance(t, RecordMeta) for t in types):
+        r = next(r for r in records if not isinstance(type(r), RecordMeta))
+        raise InvalidArgument(f"ln.save() takes records, got {type(r).__name__} {shorten(r)}")
     groups: dict[type, list[Any]] = {}
-    for r in records:
-        if not isinstance(type(r), RecordMeta):
-            raise InvalidArgument(f"ln.save() takes records, got {type(r).__name__} {shorten(r)}")
-        groups.setdefault(type(r), []).append(r)
+    if len(types) == 1:
+        groups[types.pop()] = records
+    else:
+        for r in records:
+            groups.setdefault(type(r), []).append(r)
     # Users first: other records' created_by may point to them.
     order = sorted(groups, key=lambda c: c.__name__ != "User")
     insts = {cls: _group_instance(cls, groups[cls]) for cls in order}
@@ -141,23 +148,29 @@ def _save_group(cls: type[ModelBase], records: list[Any], inst: Instance, tx):
     """Stage one registry's inserts and updates in ``tx``; returns what to do once it is committed."""
     cls._ensure_tables(inst)
     now = dt.datetime.now(dt.UTC)
+    dicts = list(map(_DICT, records))
     new: list[Any] = []
     old: list[Any] = []
-    for r in records:
-        d = r.__dict__
-        if "_batch" in d:
-            continue  # loaded lazily and never touched: unchanged, nothing to write
-        (new if d.get("id") is None else old).append(r)
+    ids = list(map(dict.get, dicts, repeat("id")))
+    if ids.count(None) == len(ids) and not any(map(dict.__contains__, dicts, repeat("_batch"))):
+        new, new_dicts, old_dicts = records, dicts, []  # the bulk case: all new, split in C
+    else:
+        for r, d in zip(records, dicts, strict=True):
+            if "_batch" in d:
+                continue  # loaded lazily and never touched: unchanged, nothing to write
+            (new if d.get("id") is None else old).append(r)
+        new_dicts = list(map(_DICT, new))
+        old_dicts = list(map(_DICT, old))
     if not new and not old:
         return lambda: None
-    if len(set(map(id, new))) != len(new):
+    if _has_repeats(new):
         raise InvalidArgument(f"the same {cls.__name__} record appears twice in the list to save")
     user_id = None
     if "created_by" in cls._fields:
         user_id = settings.user_id(inst)
     fields = cls._value_fields()
-    inserts = _columns(cls, fields, new, now, user_id, insert=True) if new else None
-    updates = _columns(cls, fields, old, now, user_id, insert=False) if old else None
+    inserts = _columns(cls, fields, new_dicts, now, user_id, insert=True) if new else None
+    updates = _columns(cls, fields, old_dicts, now, user_id, insert=False) if old else None
     check_references(cls, inserts, tx.snapshot)  # under the writer lock: no delete can slip in
     check_references(cls, updates, tx.snapshot)
     try:
@@ -179,54 +192,89 @@ def _save_group(cls: type[ModelBase], records: list[Any], inst: Instance, tx):
         ids = result.ids.tolist()
         uids = result.uids.tolist() if result.uids is not None else [None] * len(new)
         has_user = user_id is not None
-        for r, i, u in zip(new, ids, uids, strict=True):
-            d = r.__dict__
+        for d, i, u in zip(new_dicts, ids, uids, strict=True):
             d["id"] = i
             d["uid"] = u
             d["created_at"] = d["updated_at"] = now
             d["_instance"] = inst
             if has_user and d["created_by_id"] is None:
                 d["created_by_id"] = user_id
-        for r in old:
-            r.__dict__["updated_at"] = now
+        for d in old_dicts:
+            d["updated_at"] = now
 
     return finish
 
 
-def _columns(cls, fields: list[Field], records: list[Any], now, user_id, insert: bool) -> pa.Table:
-    n = len(records)
-    cols = {}
-    dicts = [r.__dict__ for r in records]
+_DICT = attrgetter("__dict__")
+
+
+def _has_repeats(records: list[Any]) -> bool:
+    """Whether the same object appears twice (sorting addresses: a set of 10^6 ints costs more)."""
+    if len(records) < 1000:
+        return len(set(map(id, records))) != len(records)
+    addr = np.fromiter(map(id, records), np.uint64, len(records))
+    addr.sort()
+    return bool((addr[1:] == addr[:-1]).any())
+
+
+def _columns(cls, fields: list[Field], dicts: list[dict], now, user_id, insert: bool) -> pa.Table:
+    """The records' ``__dict__`` values as an Arrow table in ``fields`` order: one pass of Arrow's
+    converter over the dicts for the plain columns (a struct array), JSON columns dumped first and
+    the automatic timestamps filled; any conversion failure retries column by column, which names it."""
+    n = len(dicts)
+    auto = ("created_at", "updated_at") if insert else ("updated_at",)
+    stamp = None
+    plain = []
     for f in fields:
         col = f.column
-        if col == "id":
-            if insert:
-                continue
-            cols[col] = pa.array([d["id"] for d in dicts], pa.int64())
+        if (col == "id" and insert) or col in auto or isinstance(f, JSON):
             continue
-        if col in ("created_at", "updated_at") and (insert or col == "updated_at"):
-            cols[col] = pa.array(np.full(n, np.datetime64(now.replace(tzinfo=None), "us")), pa.timestamp("us")).cast(
-                f.arrow_type
-            )
+        plain.append(pa.field(col, pa.int64() if col == "id" else f.arrow_type))
+    try:
+        gathered = dict(zip((p.name for p in plain), pa.array(dicts, pa.struct(plain)).flatten(), strict=True))
+    except Exception:  # noqa: BLE001  (the column-by-column pass below raises the precise error)
+        gathered = None
+    cols = {}
+    for f in fields:
+        col = f.column
+        if col == "id" and insert:
             continue
-        values = list(map(itemgetter(col), dicts))  # every column is in __dict__ (constructor defaults)
-        if col == "created_by_id" and user_id is not None and insert:
-            values = [user_id if v is None else v for v in values]
-        if isinstance(f, JSON):
-            values = [None if v is None else json.dumps(v) for v in values]
-        try:
-            cols[col] = pa.array(values, f.arrow_type)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as e:
-            raise ValidationError(
-                f"{cls.__name__}.{f.name}: a value does not fit {f.kind}: {shorten(str(e))}"
-            ) from None
-        except UnicodeEncodeError:  # find the culprit only now that there is one
-            for v in values:
-                bad = text_error(v, f"{cls.__name__}.{f.name}") if isinstance(v, str) else None
-                if bad is not None:
-                    raise ValidationError(f"{bad}; nothing was saved") from None
-            raise
+        if col in auto:
+            if stamp is None:
+                stamp = pa.array(np.full(n, np.datetime64(now.replace(tzinfo=None), "us")), pa.timestamp("us"))
+            cols[col] = stamp.cast(f.arrow_type)
+            continue
+        if gathered is not None and col in gathered:
+            arr = gathered[col]
+            if col == "created_by_id" and user_id is not None and insert and arr.null_count:
+                arr = pc.fill_null(arr, user_id)
+            cols[col] = arr
+            continue
+        cols[col] = _column(cls, f, dicts, user_id, insert)
     return pa.table(cols)
+
+
+def _column(cls, f: Field, dicts: list[dict], user_id, insert: bool) -> pa.Array:
+    """One column from the records' ``__dict__`` values (JSON fields dumped), or the ValidationError
+    that names the field whose value Arrow refuses."""
+    col = f.column
+    if col == "id":
+        return pa.array([d["id"] for d in dicts], pa.int64())
+    values = list(map(itemgetter(col), dicts))  # every column is in __dict__ (constructor defaults)
+    if col == "created_by_id" and user_id is not None and insert:
+        values = [user_id if v is None else v for v in values]
+    if isinstance(f, JSON):
+        values = [None if v is None else json.dumps(v) for v in values]
+    try:
+        return pa.array(values, f.arrow_type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as e:
+        raise ValidationError(f"{cls.__name__}.{f.name}: a value does not fit {f.kind}: {shorten(str(e))}") from None
+    except UnicodeEncodeError:  # find the culprit only now that there is one
+        for v in values:
+            bad = text_error(v, f"{cls.__name__}.{f.name}") if isinstance(v, str) else None
+            if bad is not None:
+                raise ValidationError(f"{bad}; nothing was saved") from None
+        raise
 
 
 def _integrity_error(cls, e: ConstraintViolation) -> IntegrityError:
