@@ -499,24 +499,7 @@ class BasicQuerySet(Generic[M]):
         """
         return describe_queryset(self, return_str=return_str)
 
-    def to_dataframe(
-        self,
-        include: str | Sequence[str] | None = None,
-        join: str = "left",
-        limit: int | None = DF_LIMIT,
-        order_by: str | None = "-id",
-        features=None,
-    ) -> pd.DataFrame:
-        """LaminDB 2.x's name for :meth:`df` (same parameters, same result).
-
-        Examples
-        --------
-        >>> ln.ULabel(name="frame").save().uid is not None
-        True
-        >>> ln.ULabel.filter(name="frame").to_dataframe()["name"].tolist()
-        ['frame']
-        """
-        return self.df(include=include, join=join, limit=limit, order_by=order_by, features=features)
+    to_dataframe = df  # LaminDB 2.x's name
 
     def _df_columns(self, table: pa.Table) -> builtins.list[str]:
         schema = self.model._schema

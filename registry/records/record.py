@@ -32,11 +32,11 @@ from . import existing, persistence
 from .declaration import ModelBase
 from .describe import describe_record, describe_registry
 from .persistence import check_permanent, check_writable, delete_records, storage_errors
-from .queryset import BasicQuerySet, get_by_id, get_one, queryset, related, using
+from .queryset import DF_LIMIT, BasicQuerySet, get_by_id, get_one, queryset, related, using
 from .related import ManyToManyManager, ReverseForeignKey, ReverseManyToMany
 
 
-class _ClassOnly:
+class ClassOnlyMethod:
     """A classmethod that refuses to run on an instance, as LaminDB's ``strict_classmethod``.
 
     ``ULabel.validate(...)`` works; ``ulabel.validate(...)`` raises a TypeError that says why.
@@ -49,23 +49,28 @@ class _ClassOnly:
 
     def __get__(self, instance, owner):
         if instance is not None:
-            name = self.func.__name__
+            error = not_on_a_record(owner, self.func.__name__)
 
             def refuse(*args, **kwargs):
-                raise InvalidArgument(
-                    f"{owner.__name__}.{name}() is a class method and must be called on the {owner.__name__} class, "
-                    f"not on a {owner.__name__} object"
-                )
+                raise error
 
             return refuse
         return self.func.__get__(owner, type(owner))
+
+
+def not_on_a_record(owner: type, method: str) -> InvalidArgument:
+    """The error for a registry class method called on one of its records (``label.validate()``)."""
+    name = owner.__name__
+    return InvalidArgument(
+        f"{name}.{method}() is a class method and must be called on the {name} class, not on a {name} object"
+    )
 
 
 if TYPE_CHECKING:
     # A type checker sees a classmethod: ``cls`` is the registry, ``Self`` the registry's records.
     class_only = classmethod
 else:
-    class_only = _ClassOnly
+    class_only = ClassOnlyMethod
 
 
 class Manager:
@@ -526,7 +531,7 @@ class SQLRecord(ModelBase):
         cls,
         include=None,
         join: str = "left",
-        limit: int | None = 100,
+        limit: int | None = DF_LIMIT,
         order_by: str | None = "-id",
         features=None,
     ):
@@ -552,29 +557,7 @@ class SQLRecord(ModelBase):
         """
         return queryset(cls).df(include=include, join=join, limit=limit, order_by=order_by, features=features)
 
-    @class_only
-    def to_dataframe(
-        cls,
-        include=None,
-        join: str = "left",
-        limit: int | None = 100,
-        order_by: str | None = "-id",
-        features=None,
-    ):
-        """LaminDB 2.x's name for :meth:`df` (same parameters, same result).
-
-        Returns
-        -------
-        pandas.DataFrame
-
-        Examples
-        --------
-        >>> ln.ULabel(name="2.x frame").save().name
-        '2.x frame'
-        >>> "2.x frame" in ln.ULabel.to_dataframe(limit=None)["name"].tolist()
-        True
-        """
-        return queryset(cls).df(include=include, join=join, limit=limit, order_by=order_by, features=features)
+    to_dataframe = df  # LaminDB 2.x's name
 
     @class_only
     def to_list(cls, field: str | None = None) -> list:

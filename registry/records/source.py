@@ -15,9 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from ..errors import InvalidArgument
 from .declaration import RecordMeta
 from .queryset import BasicQuerySet, queryset
-
-if TYPE_CHECKING:
-    from .record import SQLRecord
+from .record import ClassOnlyMethod, SQLRecord, not_on_a_record
 
 Source: TypeAlias = "type[SQLRecord] | BasicQuerySet"
 """A registry class (all its records) or a query set (only its records)."""
@@ -30,34 +28,22 @@ def as_queryset(source: Source | Any) -> BasicQuerySet:
     if isinstance(source, RecordMeta):
         return queryset(source)
     if isinstance(type(source), RecordMeta):
-        name = type(source).__name__
-        raise InvalidArgument(
-            f"{name}.<method>() is a class method and must be called on the {name} class, not on a {name} object"
-        )
+        raise not_on_a_record(type(source), "<method>")
     raise InvalidArgument(f"expected a registry class or a QuerySet, got {type(source).__name__}")
 
 
-class _SourceMethod:
-    """Binds its function to the registry class or to the query set it is reached through; on a
-    record it refuses (LaminDB's ``strict_classmethod``)."""
+class _SourceMethod(ClassOnlyMethod):
+    """A class-only method that, reached through a query set, binds to the query set instead (on a
+    record it refuses, as every registry class method)."""
 
     def __init__(self, func: Callable[..., Any]):
-        self.func = func
+        super().__init__(func)
         functools.update_wrapper(self, func)  # type: ignore[arg-type]  # a descriptor, not a function
 
     def __get__(self, instance: Any, owner: type) -> Callable[..., Any]:
-        if instance is None:
-            return self.func.__get__(owner, type(owner))
-        if isinstance(owner, RecordMeta):
-            name, cls = self.func.__name__, owner.__name__
-
-            def refuse(*args: Any, **kwargs: Any) -> Any:
-                raise InvalidArgument(
-                    f"{cls}.{name}() is a class method and must be called on the {cls} class, not on a {cls} object"
-                )
-
-            return refuse
-        return self.func.__get__(instance, owner)
+        if instance is not None and not isinstance(owner, RecordMeta):
+            return self.func.__get__(instance, owner)  # a query set
+        return super().__get__(instance, owner)
 
 
 if TYPE_CHECKING:
