@@ -233,7 +233,14 @@ class RemoteInstance(Instance):
                     raise CorruptInstance(self.url, None, n, key, f"commit {seq + 1} is missing from the commit log")
                 body = self.remote.get(key)
                 if body is None:  # listed a moment ago; commits are never deleted
-                    raise CorruptInstance(self.url, None, n, key, "a listed commit is gone")
+                    raise CorruptInstance(
+                        self.url,
+                        None,
+                        n,
+                        key,
+                        "a listed commit is gone (commits are never deleted: restore this object from the "
+                        "bucket's object versioning or a backup)",
+                    )
                 self._apply(n, json.loads(body))
                 seq = n
                 self._set_applied(seq)

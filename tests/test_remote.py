@@ -272,3 +272,33 @@ def test_processes_creating_one_new_instance_at_once_agree_on_its_tables(s3, tmp
     os.environ["REGISTRY_CACHE"] = str(tmp_path / "checker")
     ln.init(url)
     assert sorted(ln.ULabel.filter().to_polars()["name"].to_list()) == [f"made by {w}" for w in range(3)]
+
+
+def test_a_listed_commit_that_vanished_is_a_corrupt_instance_and_the_mirror_stays_put(s3, tmp_path, monkeypatch):
+    """Fault injection: the commit log lists a commit whose object then cannot be read (deleted by
+    hand, a lifecycle rule). The pull names it as CorruptInstance (it used to be a TypeError from
+    json.loads(None)) and applies nothing; once the object reads again, the pull catches up."""
+    from registry.storage.errors import CorruptInstance
+    from registry.storage.remote import ObjectStore, RemoteInstance
+
+    import registry as ln
+
+    url = f"s3://{BUCKET}/vanished"
+    monkeypatch.setenv("REGISTRY_CACHE", str(tmp_path / "a"))
+    ln.init(url)
+    ln.ULabel(name="first").save()
+    b = RemoteInstance.open_url(url, mirror=tmp_path / "b")
+    ln.ULabel._ensure_tables(b)
+    before = b.pull(force=True)
+    ln.ULabel(name="second").save()
+
+    real_get = ObjectStore.get
+    monkeypatch.setattr(ObjectStore, "get", lambda self, key: None if "_commits/" in key else real_get(self, key))
+    with pytest.raises(CorruptInstance, match="a listed commit is gone") as err:
+        b.pull(force=True)
+    assert "_commits/" in str(err.value)
+    assert b._applied() == before  # nothing applied from the commit it could not read
+
+    monkeypatch.setattr(ObjectStore, "get", real_get)
+    assert b.pull(force=True) == before + 1
+    assert sorted(ln.ULabel.using(b).to_list("name")) == ["first", "second"]
